@@ -1,0 +1,50 @@
+# aitransport: `make run` starts one data-plane node on the embedded store; `make test` runs
+# every test. Both do all set-up themselves on a fresh machine (Node 24, npm deps, redis-server).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NODE_BIN := $(shell scripts/ensure-node.sh)
+export PATH := $(NODE_BIN):$(PATH)
+AIT_CONFIG ?= examples/config/dev.yaml
+
+.PHONY: help setup deps system-deps run test test-unit test-integration lint typecheck format generate bench clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+deps: node_modules/.installed ## install npm dependencies (Node 24 is fetched first if needed)
+
+system-deps: ## install Debian packages the tests need (redis-server)
+	@scripts/ensure-system-deps.sh
+
+setup: deps system-deps
+
+run: deps ## start one data-plane node on the embedded store (WS+REST :6001, ops :9601)
+	node dataplane/src/main.ts --config $(AIT_CONFIG)
+
+lint: deps ## biome lint + format check
+	npx biome check .
+
+typecheck: deps ## tsc --noEmit over the whole project
+	npx tsc --noEmit -p tsconfig.json
+
+test-unit: deps ## unit tests beside the code
+	npx vitest run --project unit
+
+test-integration: setup ## integration tests over real sockets and processes on loopback
+	npx vitest run --project integration
+
+test: setup lint typecheck ## every test (what CI runs)
+	npx vitest run
+
+format: deps
+	npx biome format --write .
+
+bench: deps ## benchmarks under test/load (JSON reports, compared to budgets)
+	node test/load/run.ts
+
+clean:
+	rm -rf node_modules test/load/reports chaos/reports

@@ -1,0 +1,69 @@
+// The socket engine as the REST routes, the ops listener and main.ts see it. The engine
+// (server/engine.ts) implements it; keeping it an interface lets routes be tested in-process.
+import type { DrainRequest, DrainStatus } from './admin-types.ts';
+
+/** A server-originated event to fan out to one channel's local subscribers. */
+export interface OutboundEvent {
+  appId: string;
+  channel: string;
+  event: string;
+  /** Already a string on the wire: REST publish stringifies object data (PROTOCOL.md 3.1). */
+  data: string;
+  /** Socket that must not receive it (REST `socket_id`, or the client-event sender). */
+  excludeSocketId?: string;
+  /** V2-only fields; stripped for protocol-7 sockets. */
+  messageId?: string;
+  userId?: string;
+  extras?: Record<string, unknown>;
+  tags?: Record<string, string>;
+}
+
+export interface ChannelSummary {
+  name: string;
+  subscriptionCount: number;
+  /** Presence channels only. */
+  userCount?: number;
+}
+
+export interface ChannelInfo {
+  occupied: boolean;
+  subscriptionCount: number;
+  /** Presence channels only. */
+  userCount?: number;
+  /** Cache channels: the last event published, if any. */
+  cache?: { event: string; data: string } | null;
+}
+
+export interface Engine {
+  /** Fans out in call order per channel (the per-channel ordering gate of STANDARDS C2). */
+  publish(event: OutboundEvent): void;
+  listChannels(appId: string, prefix?: string): ChannelSummary[];
+  channelInfo(appId: string, channel: string): ChannelInfo;
+  /** Presence member ids of a channel, or undefined when it is not an occupied presence channel. */
+  presenceUserIds(appId: string, channel: string): string[] | undefined;
+  /** Closes every local socket signed in (or token-authenticated) as userId; returns how many. */
+  terminateUserConnections(appId: string, userId: string, closeCode?: number): number;
+  /** Applies a revocation to live sockets (token_expired 40160 then close 4009); returns closed count. */
+  applyRevocation(appId: string, match: { jti?: string; clientId?: string }): number;
+  connectionCount(appId?: string): number;
+  connectionsByApp(): Record<string, number>;
+  channelCount(): number;
+  readonly draining: boolean;
+  /** Refuses new upgrades (503) and closes connections in batches with 4200. Idempotent. */
+  startDrain(req?: DrainRequest): DrainStatus;
+  drainStatus(): DrainStatus | null;
+  /** Resolves when every connection is closed or the deadline passes. */
+  waitDrained(deadlineMs: number): Promise<void>;
+}
+
+/** What main.ts holds: the engine plus its I/O entry points. */
+export interface SocketEngine extends Engine {
+  /** Handles an HTTP upgrade on the public listener for /app/{key}; answers 400/404/503 itself. */
+  handleUpgrade(
+    req: import('node:http').IncomingMessage,
+    socket: import('node:stream').Duplex,
+    head: Buffer,
+  ): void;
+  /** Stops timers and closes every socket (1001); used after a drain or in tests. */
+  close(): Promise<void>;
+}
