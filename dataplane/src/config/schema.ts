@@ -120,7 +120,7 @@ export const AppSchema = z
         message:
           given.length === 0
             ? 'one of secret, secretEnv or secretFile is required'
-            : `secret, secretEnv and secretFile are exclusive: got ${given.join(' and ')}`,
+            : `${given.join(' and ')} are exclusive: give only one`,
       });
     }
   });

@@ -1,0 +1,27 @@
+// `npm run generate`: writes every generated artefact (docs reference now; CRDs once the
+// operator's schemas exist). `--check` fails when a committed file is stale.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { renderConfigReference } from './generate/config-reference.ts';
+
+export const GENERATED: ReadonlyArray<readonly [string, () => string]> = [
+  ['docs/reference/configuration.md', renderConfigReference],
+];
+
+const check = process.argv.includes('--check');
+let stale = 0;
+for (const [path, render] of GENERATED) {
+  const next = render();
+  let current = '';
+  try {
+    current = readFileSync(path, 'utf8');
+  } catch {}
+  if (current === next) continue;
+  if (check) {
+    console.error(`stale: ${path} (run npm run generate)`);
+    stale++;
+  } else {
+    writeFileSync(path, next);
+    console.log(`wrote ${path}`);
+  }
+}
+process.exit(stale ? 1 : 0);
