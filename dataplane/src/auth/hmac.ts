@@ -92,7 +92,8 @@ export function parseSigninUserData(userData: unknown): SigninUserData {
   if (!isPlainObject(parsed)) return { ok: false, reason: 'user_data must be a JSON object' };
 
   const id = parsed['id'];
-  if (typeof id !== 'string' || id.length === 0) return { ok: false, reason: 'user_data.id must be a non-empty string' };
+  if (typeof id !== 'string' || id.length === 0)
+    return { ok: false, reason: 'user_data.id must be a non-empty string' };
   if (Buffer.byteLength(id, 'utf8') > MAX_USER_ID_BYTES) {
     return { ok: false, reason: `user_data.id must be at most ${MAX_USER_ID_BYTES} bytes` };
   }
