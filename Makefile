@@ -48,3 +48,7 @@ bench: deps ## benchmarks under test/load (JSON reports, compared to budgets)
 
 clean:
 	rm -rf node_modules test/load/reports chaos/reports
+
+.PHONY: k8s-tools
+k8s-tools: ## build the Kubernetes test binaries from the Go module proxy, cached per version (K8S_TOOLS="apiserver etcd" for a subset)
+	@scripts/k8s-tools.sh $(K8S_TOOLS)

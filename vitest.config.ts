@@ -7,7 +7,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['dataplane/src/**/*.test.ts', 'operator/src/**/*.test.ts', 'scripts/**/*.test.ts', 'test/load/**/*.test.ts'],
+          include: [
+            'dataplane/src/**/*.test.ts',
+            'operator/src/**/*.test.ts',
+            'scripts/**/*.test.ts',
+            'test/load/**/*.test.ts',
+          ],
           environment: 'node',
         },
       },

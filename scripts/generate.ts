@@ -2,9 +2,14 @@
 // operator's schemas exist). `--check` fails when a committed file is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { renderConfigReference } from './generate/config-reference.ts';
+import { renderChannelPolicyCrd, renderClusterCrd, renderCrdsDoc, renderLabelsDoc } from './generate/crds.ts';
 
 export const GENERATED: ReadonlyArray<readonly [string, () => string]> = [
   ['docs/reference/configuration.md', renderConfigReference],
+  ['crds/aitransport.io_aitransportclusters.yaml', renderClusterCrd],
+  ['crds/aitransport.io_channelpolicies.yaml', renderChannelPolicyCrd],
+  ['docs/crds.md', renderCrdsDoc],
+  ['docs/labels-annotations.md', renderLabelsDoc],
 ];
 
 const check = process.argv.includes('--check');

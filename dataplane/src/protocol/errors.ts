@@ -50,6 +50,8 @@ export const ERRORS = {
   AIT_ERR_PRESENCE_DATA: { wsCode: 4300, message: 'Invalid presence channel_data: {reason}' },
   AIT_ERR_CLIENT_EVENT: { wsCode: 4301, message: 'Client event rejected: {reason}' },
   AIT_ERR_CLIENT_EVENT_RATE: { wsCode: 4301, message: 'Client event rate limit exceeded' },
+  AIT_ERR_TOKEN_REFRESH_FAILED: { wsCode: 4009, message: 'Token refresh failed: {reason}' },
+  AIT_ERR_TERMINATED: { wsCode: 4009, fatal: true, message: 'Connection terminated by the server' },
   // --- REST ---
   AIT_ERR_AUTH_FAILED: { httpStatus: 401, httpCode: 'auth_failed', message: '{reason}' },
   AIT_ERR_INVALID_INPUT: { httpStatus: 400, httpCode: 'invalid_input', message: '{reason}' },
@@ -63,6 +65,16 @@ export const ERRORS = {
   AIT_ERR_BACKPRESSURE: { httpStatus: 503, httpCode: 'backpressure', message: '{reason}' },
   AIT_ERR_UNAVAILABLE: { httpStatus: 503, httpCode: 'service_unavailable', message: '{reason}' },
   AIT_ERR_INTERNAL: { httpStatus: 500, httpCode: 'internal_error', message: 'Internal error' },
+  AIT_ERR_METHOD_NOT_ALLOWED: {
+    httpStatus: 405,
+    httpCode: 'method_not_allowed',
+    message: 'Method {method} not allowed here; allowed: {allow}',
+  },
+  AIT_ERR_REQUEST_TIMEOUT: {
+    httpStatus: 408,
+    httpCode: 'request_timeout',
+    message: 'Request not received within {ms} ms',
+  },
   // --- AI Transport (PROTOCOL.md 7.7); on WebSocket they travel as 4000 + ai_code (decision 3) ---
   AIT_ERR_AI_INVALID_HEADER: {
     wsCode: 4000,

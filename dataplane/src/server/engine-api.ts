@@ -59,11 +59,7 @@ export interface Engine {
 /** What main.ts holds: the engine plus its I/O entry points. */
 export interface SocketEngine extends Engine {
   /** Handles an HTTP upgrade on the public listener for /app/{key}; answers 400/404/503 itself. */
-  handleUpgrade(
-    req: import('node:http').IncomingMessage,
-    socket: import('node:stream').Duplex,
-    head: Buffer,
-  ): void;
+  handleUpgrade(req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void;
   /** Stops timers and closes every socket (1001); used after a drain or in tests. */
   close(): Promise<void>;
 }

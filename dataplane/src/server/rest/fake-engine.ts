@@ -1,0 +1,121 @@
+// An in-memory Engine for route and ops tests: records publishes, answers channel queries
+// from a table the test fills, and drains instantly. Not used by the running node.
+import type { DrainRequest, DrainStatus } from '../admin-types.ts';
+import type { ChannelInfo, ChannelSummary, OutboundEvent, SocketEngine } from '../engine-api.ts';
+
+export interface FakeChannel {
+  subscriptionCount: number;
+  users?: string[];
+  cache?: { event: string; data: string } | null;
+}
+
+export class FakeEngine implements SocketEngine {
+  readonly published: OutboundEvent[] = [];
+  /** appId → channel → state. */
+  readonly channels = new Map<string, Map<string, FakeChannel>>();
+  readonly terminated: Array<{ appId: string; userId: string; closeCode?: number }> = [];
+  readonly revoked: Array<{ appId: string; jti?: string; clientId?: string }> = [];
+  connections: Record<string, number> = {};
+  upgrades = 0;
+  closed = false;
+  drainRequests: DrainRequest[] = [];
+  #drain: DrainStatus | null = null;
+
+  setChannel(appId: string, name: string, state: FakeChannel): this {
+    let app = this.channels.get(appId);
+    if (!app) {
+      app = new Map();
+      this.channels.set(appId, app);
+    }
+    app.set(name, state);
+    return this;
+  }
+
+  publish(event: OutboundEvent): void {
+    this.published.push(event);
+  }
+
+  listChannels(appId: string, prefix?: string): ChannelSummary[] {
+    const out: ChannelSummary[] = [];
+    for (const [name, ch] of this.channels.get(appId) ?? []) {
+      if (prefix && !name.startsWith(prefix)) continue;
+      const summary: ChannelSummary = { name, subscriptionCount: ch.subscriptionCount };
+      if (ch.users) summary.userCount = ch.users.length;
+      out.push(summary);
+    }
+    return out;
+  }
+
+  channelInfo(appId: string, channel: string): ChannelInfo {
+    const ch = this.channels.get(appId)?.get(channel);
+    if (!ch) return { occupied: false, subscriptionCount: 0 };
+    const info: ChannelInfo = { occupied: ch.subscriptionCount > 0, subscriptionCount: ch.subscriptionCount };
+    if (ch.users) info.userCount = ch.users.length;
+    if (ch.cache !== undefined) info.cache = ch.cache;
+    return info;
+  }
+
+  presenceUserIds(appId: string, channel: string): string[] | undefined {
+    return this.channels.get(appId)?.get(channel)?.users;
+  }
+
+  terminateUserConnections(appId: string, userId: string, closeCode?: number): number {
+    this.terminated.push(closeCode === undefined ? { appId, userId } : { appId, userId, closeCode });
+    return 1;
+  }
+
+  applyRevocation(appId: string, match: { jti?: string; clientId?: string }): number {
+    this.revoked.push({ appId, ...match });
+    return 2;
+  }
+
+  connectionCount(appId?: string): number {
+    if (appId !== undefined) return this.connections[appId] ?? 0;
+    return Object.values(this.connections).reduce((a, b) => a + b, 0);
+  }
+
+  connectionsByApp(): Record<string, number> {
+    return { ...this.connections };
+  }
+
+  channelCount(): number {
+    let n = 0;
+    for (const app of this.channels.values()) n += app.size;
+    return n;
+  }
+
+  get draining(): boolean {
+    return this.#drain !== null;
+  }
+
+  startDrain(req: DrainRequest = {}): DrainStatus {
+    this.drainRequests.push(req);
+    if (!this.#drain) {
+      const closed = this.connectionCount();
+      this.connections = {};
+      this.#drain = {
+        state: 'drained',
+        startedAtMs: 0,
+        remainingConnections: 0,
+        closedConnections: closed,
+        pendingFlushes: 0,
+      };
+    }
+    return this.#drain;
+  }
+
+  drainStatus(): DrainStatus | null {
+    return this.#drain;
+  }
+
+  async waitDrained(_deadlineMs: number): Promise<void> {}
+
+  handleUpgrade(_req: unknown, socket: import('node:stream').Duplex): void {
+    this.upgrades++;
+    socket.end('HTTP/1.1 501 Not Implemented\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
