@@ -12,7 +12,9 @@ help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
 
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	# npm install (not ci): npm 11 rejects lockfiles whose optional per-platform packages
+	# (biome) were pruned on another platform; install still honours the locked versions.
+	npm install --no-audit --no-fund --loglevel=error
 	@touch $@
 
 deps: node_modules/.installed ## install npm dependencies (Node 24 is fetched first if needed)
