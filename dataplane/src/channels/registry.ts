@@ -10,6 +10,8 @@ export interface ChannelState<S> {
   /** Subscriber → its presence member id (presence channels), else undefined. */
   readonly subscribers: Map<S, string | undefined>;
   readonly presence: PresenceMembers | undefined;
+  /** Bumped on every subscribe and unsubscribe, so per-channel views (delivery groups) can be cached. */
+  revision: number;
 }
 
 export interface SubscribeResult {
@@ -54,12 +56,14 @@ export class ChannelRegistry<S> {
         type,
         subscribers: new Map(),
         presence: type.kind === 'presence' ? new PresenceMembers() : undefined,
+        revision: 0,
       };
       channels.set(channel, state);
       this.#channelCount++;
       created = true;
     }
     if (state.subscribers.has(sub)) return { already: true, created: false, memberAdded: false };
+    state.revision++;
     let memberAdded = false;
     if (state.presence && member) {
       memberAdded = state.presence.add(member.id, member.info);
@@ -78,6 +82,7 @@ export class ChannelRegistry<S> {
     }
     const memberId = state.subscribers.get(sub);
     state.subscribers.delete(sub);
+    state.revision++;
     let memberRemoved: string | undefined;
     if (state.presence && memberId !== undefined && state.presence.remove(memberId)) memberRemoved = memberId;
     let deleted = false;

@@ -3,6 +3,7 @@
 // in docs/reference/configuration.md. The operator imports this module (its "contract")
 // to render the ConfigMap, so keep it free of I/O.
 import { z } from 'zod';
+import { ChannelPolicySchema, PolicyRetentionSchema } from './channel-policies.ts';
 
 /** Channel-name prefixes this node treats as AI Transport channels (PROTOCOL.md 7.1). */
 const prefixList = z.array(z.string().min(1).max(200)).max(64);
@@ -236,7 +237,125 @@ export const AiTransportSchema = z.strictObject({
     .default(false)
     .describe('Turn on AI Transport conventions (extras.ai validation, run lifecycle).'),
   channelPrefixes: prefixList.default([]).describe('Channel-name prefixes treated as AI channels (plain starts-with).'),
+  orphanTtlMs: z
+    .number()
+    .int()
+    .min(100)
+    .default(60_000)
+    .describe('A streaming message with no new version for this long is cancelled by the orphan janitor (ms).'),
+  janitorIntervalMs: z
+    .number()
+    .int()
+    .min(100)
+    .default(1000)
+    .describe('How often the orphan janitor scans the active-stream registry (ms).'),
+  maxAccumulatedMessageBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024)
+    .describe('Largest aggregate of one AI message (bytes); over it: 413 payload_too_large (ai_code 40009).'),
+  maxAppendsPerMessage: z.number().int().min(1).default(4096).describe('Most appends one AI message may take.'),
+  maxOpenStreamingMessagesPerChannel: z
+    .number()
+    .int()
+    .min(1)
+    .default(1024)
+    .describe('Most messages of one AI channel that may be `streaming` at once.'),
+  maxTransportValueBytes: z
+    .number()
+    .int()
+    .min(256)
+    .default(256)
+    .describe('Ceiling of one extras.ai.transport value (bytes); can be raised, never lowered.'),
 });
+
+export const HistorySchema = z.strictObject({
+  enabled: z
+    .boolean()
+    .default(false)
+    .describe('Durable history for channels no channel policy matches (AI channels: see aiChannels).'),
+  aiChannels: z
+    .boolean()
+    .default(true)
+    .describe('Durable history (and so versioned messages) for AI channels no channel policy matches.'),
+  versionedMessages: z
+    .boolean()
+    .default(true)
+    .describe('Publishes on history channels become versioned messages (create, then append/update/delete).'),
+  retention: PolicyRetentionSchema.prefault({}).describe(
+    'Default retention of channels no policy matches; see channel policies.',
+  ),
+  maxPageSize: z.number().int().min(1).max(1000).default(100).describe('Largest history page (REST and WebSocket).'),
+  writeTimeoutMs: z
+    .number()
+    .int()
+    .min(10)
+    .default(2000)
+    .describe('A durable write that takes longer fails (retryable 503); the channel reports degraded.'),
+  maxPendingPerChannel: z
+    .number()
+    .int()
+    .min(1)
+    .default(10_000)
+    .describe('Publishes queued behind one channel’s ordering gate; past it: 503 backpressure.'),
+});
+
+export const RecoverySchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Connection recovery (sockudo:resume) for history channels.'),
+  bufferTtlSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(120)
+    .describe('Lifetime of frames in the per-node hot replay buffer.'),
+  maxBufferSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(100)
+    .describe('Frames kept per channel in the hot buffer; also the most one recovery replays.'),
+});
+
+export const RollupSchema = z.strictObject({
+  enabled: z.boolean().default(true).describe('Coalesce appends of streaming messages before fanout.'),
+  defaultWindowMs: z
+    .union([z.literal(0), z.literal(20), z.literal(40), z.literal(100), z.literal(500)])
+    .default(40)
+    .describe('Window W (ms) for channels no policy matches and sockets that ask for none.'),
+  wheelTickMs: z.number().int().min(1).max(100).default(5).describe('Period of the deadline worker (ms).'),
+  maxHeldBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .default(64 * 1024 * 1024)
+    .describe('Ceiling of held append bytes on the node; past it held appends are delivered early.'),
+  maxItemsPerTick: z.number().int().min(1).default(4096).describe('Deadline entries one tick may process.'),
+});
+
+export const ChannelPoliciesSchema = z
+  .strictObject({
+    file: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('A channel-policies.json document (the operator mounts it from the ConfigMap); hot-reloaded.'),
+    reloadIntervalMs: z
+      .number()
+      .int()
+      .min(100)
+      .default(2000)
+      .describe('How often the policy file is checked for changes.'),
+    policies: z
+      .array(ChannelPolicySchema)
+      .default([])
+      .describe('Inline policies, used when no file is given (development, tests).'),
+  })
+  .refine((c) => c.file === undefined || c.policies.length === 0, {
+    message: 'channelPolicies.file and channelPolicies.policies are exclusive: give only one',
+    path: ['policies'],
+  });
 
 export const NodeConfigSchema = z.strictObject({
   nodeId: z
@@ -251,6 +370,10 @@ export const NodeConfigSchema = z.strictObject({
   logging: LoggingSchema.default(LoggingSchema.parse({})),
   shutdown: ShutdownSchema.default(ShutdownSchema.parse({})),
   aiTransport: AiTransportSchema.default(AiTransportSchema.parse({})),
+  history: HistorySchema.prefault({}),
+  recovery: RecoverySchema.prefault({}),
+  rollup: RollupSchema.prefault({}),
+  channelPolicies: ChannelPoliciesSchema.prefault({}),
   apps: z
     .array(AppSchema)
     .min(1, 'at least one app is required')

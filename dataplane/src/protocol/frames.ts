@@ -9,7 +9,16 @@
 //   reduced to a canonical name (`subscribe`, `ping`, ...).
 
 /** Canonical names of the protocol events a client may send. */
-export const CLIENT_PROTOCOL_EVENTS = ['ping', 'pong', 'subscribe', 'unsubscribe', 'signin', 'auth'] as const;
+export const CLIENT_PROTOCOL_EVENTS = [
+  'ping',
+  'pong',
+  'subscribe',
+  'unsubscribe',
+  'signin',
+  'auth',
+  'channel_history',
+  'resume',
+] as const;
 export type ClientProtocolEvent = (typeof CLIENT_PROTOCOL_EVENTS)[number];
 
 export type InboundKind =
@@ -35,6 +44,8 @@ const PROTOCOL_PREFIXES = ['pusher:', 'sockudo:'] as const;
 
 export function classifyEvent(event: string): InboundKind {
   if (event.startsWith('client-')) return { type: 'client' };
+  // The history request is also accepted without a prefix (PROTOCOL.md 6.3).
+  if (event === 'channel_history') return { type: 'protocol', name: 'channel_history' };
   for (const prefix of PROTOCOL_PREFIXES) {
     if (event.startsWith(prefix)) {
       const name = event.slice(prefix.length);
@@ -106,11 +117,46 @@ export function optionalString(obj: Record<string, unknown>, key: string): strin
   return { error: `${key} must be a string` };
 }
 
-/** Typed view of a subscribe request (V2 rewind/filter/modes are a later issue). */
+/** A V2 subscribe `rewind`: the newest N messages, or the messages of the last N seconds. */
+export type RewindRequest = { readonly count: number } | { readonly seconds: number };
+
+/** Typed view of a subscribe request (V2 filters and modes are not implemented). */
 export interface SubscribeRequest {
   channel: string;
   auth: string | undefined;
   channelData: string | undefined;
+  rewind: RewindRequest | undefined;
+}
+
+const MAX_REWIND = 1_000_000;
+
+/** Parses `rewind`: an integer, a numeric string, `{count}`, `{seconds}` or `{duration_seconds}`. */
+export function parseRewind(
+  v: unknown,
+): { ok: true; rewind: RewindRequest | undefined } | { ok: false; reason: string } {
+  if (v === undefined || v === null) return { ok: true, rewind: undefined };
+  const int = (x: unknown): number | undefined => {
+    const n = typeof x === 'string' && /^\d{1,7}$/.test(x) ? Number(x) : x;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= MAX_REWIND ? n : undefined;
+  };
+  const direct = int(v);
+  if (direct !== undefined) return { ok: true, rewind: { count: direct } };
+  if (isPlainObject(v)) {
+    if (v.count !== undefined) {
+      const n = int(v.count);
+      return n === undefined
+        ? { ok: false, reason: 'rewind.count must be a non-negative integer' }
+        : { ok: true, rewind: { count: n } };
+    }
+    const secs = v.seconds ?? v.duration_seconds;
+    if (secs !== undefined) {
+      const n = int(secs);
+      return n === undefined
+        ? { ok: false, reason: 'rewind.seconds must be a non-negative integer' }
+        : { ok: true, rewind: { seconds: n } };
+    }
+  }
+  return { ok: false, reason: 'rewind must be an integer, {count} or {seconds}' };
 }
 
 export function parseSubscribe(data: unknown): { ok: true; req: SubscribeRequest } | { ok: false; reason: string } {
@@ -125,7 +171,9 @@ export function parseSubscribe(data: unknown): { ok: true; req: SubscribeRequest
   if (typeof cd === 'string') channelData = cd;
   else if (isPlainObject(cd)) channelData = JSON.stringify(cd);
   else if (cd !== undefined && cd !== null) return { ok: false, reason: 'channel_data must be a JSON string' };
-  return { ok: true, req: { channel, auth, channelData } };
+  const rewind = parseRewind(d.data.rewind);
+  if (!rewind.ok) return rewind;
+  return { ok: true, req: { channel, auth, channelData, rewind: rewind.rewind } };
 }
 
 /** Byte size of an event's `data` as it would travel (strings as-is, values as JSON). */

@@ -48,13 +48,37 @@ export function jsonInteger(v: number | bigint): unknown {
   return v;
 }
 
+export interface SubscriptionExtras {
+  /** History head when the channel keeps history (0 when empty). */
+  attachSerial?: number | undefined;
+  /** Recovery checkpoint: the stream and the newest serial at subscribe time. */
+  streamId?: string | undefined;
+  serial?: number | undefined;
+}
+
+export interface RewindSummary {
+  historical_count: number;
+  live_count: number;
+  complete: boolean;
+  truncated_by_retention: boolean;
+  truncated_by_limit: boolean;
+}
+
 export interface Wire {
   readonly version: ProtocolVersion;
   connectionEstablished(socketId: string, activityTimeoutSeconds: number): string;
   ping(): string;
   pong(): string;
   error(err: ErrorPayload): string;
-  subscriptionSucceeded(channel: string, presence?: PresenceSnapshot): string;
+  /** V2 adds `attach_serial` in data (history channels) and top-level `stream_id` + `serial`. */
+  subscriptionSucceeded(channel: string, presence?: PresenceSnapshot, v2?: SubscriptionExtras): string;
+  /** V2 only (PROTOCOL.md 6.4). */
+  rewindComplete(channel: string, summary: RewindSummary): string;
+  /** V2 only (PROTOCOL.md 6.5): data is a JSON string. */
+  resumeFailed(channel: string, data: Record<string, unknown>): string;
+  resumeSuccess(data: { recovered: unknown[]; failed: unknown[] }): string;
+  /** V2 only (PROTOCOL.md 6.3): data is the history page object. */
+  channelHistory(channel: string, page: Record<string, unknown>): string;
   memberAdded(channel: string, userId: string, userInfo: unknown): string;
   memberRemoved(channel: string, userId: string): string;
   signinSuccess(userData: string): string;
@@ -95,12 +119,33 @@ export function createWire(version: ProtocolVersion, newMessageId: () => string)
       frame.data = data;
       return direct(frame);
     },
-    subscriptionSucceeded: (channel, presence) =>
-      direct({
-        event: `${internal}subscription_succeeded`,
-        channel,
-        data: JSON.stringify(presence ? { presence } : {}),
-      }),
+    subscriptionSucceeded: (channel, presence, v2) => {
+      const data: Record<string, unknown> = presence ? { presence } : {};
+      const frame: Record<string, unknown> = { event: `${internal}subscription_succeeded`, channel };
+      if (version === 2 && v2) {
+        if (v2.attachSerial !== undefined) data.attach_serial = jsonInteger(v2.attachSerial);
+        if (v2.streamId !== undefined) frame.stream_id = v2.streamId;
+        if (v2.serial !== undefined) frame.serial = jsonInteger(v2.serial);
+      }
+      frame.data = JSON.stringify(data);
+      return direct(frame);
+    },
+    rewindComplete: (channel, summary) => {
+      v2Only('rewind_complete');
+      return direct({ event: 'sockudo:rewind_complete', channel, data: JSON.stringify(summary) });
+    },
+    resumeFailed: (channel, data) => {
+      v2Only('resume_failed');
+      return direct({ event: 'sockudo:resume_failed', channel, data: JSON.stringify(data) });
+    },
+    resumeSuccess: (data) => {
+      v2Only('resume_success');
+      return direct({ event: 'sockudo:resume_success', data: JSON.stringify(data) });
+    },
+    channelHistory: (channel, page) => {
+      v2Only('channel_history');
+      return direct({ event: 'sockudo:channel_history', channel, data: page });
+    },
     memberAdded: (channel, userId, userInfo) =>
       direct({
         event: `${internal}member_added`,

@@ -274,6 +274,69 @@ export class RollupScheduler<M> {
     return out;
   }
 
+  /**
+   * Delivers now the held appends of the channel's streams in one window group whose latest
+   * message orders before `order` (ascending by `orderOf`), without untracking them. Delivery
+   * calls it before sending anything else to the group, so what a subscriber receives never goes
+   * backwards in serial order although streams are coalesced independently.
+   */
+  flushBefore(
+    appId: string,
+    channel: string,
+    window: number,
+    order: number,
+    orderOf: (message: M) => number,
+    now: number,
+  ): Delivery<M>[] {
+    const channelState = this.#channels.get(channelKeyOf({ appId, channel, messageSerial: '' }));
+    if (!channelState) return [];
+    const t = this.#advance(now);
+    const due: WindowState<M>[] = [];
+    for (const stream of channelState.streams.values()) {
+      const st = stream.windows.get(window);
+      if (st?.pending && orderOf(st.pending.message) < order) due.push(st);
+    }
+    due.sort((a, b) => orderOf(a.pending!.message) - orderOf(b.pending!.message));
+    return due.map((st) => this.#takePending(st, 'flush', t));
+  }
+
+  /** Delivers now every held append of one channel in one window group (a subscriber joins it). */
+  flushChannelWindow(
+    appId: string,
+    channel: string,
+    window: number,
+    orderOf: (message: M) => number,
+    now: number,
+  ): Delivery<M>[] {
+    return this.flushBefore(appId, channel, window, Number.POSITIVE_INFINITY, orderOf, now);
+  }
+
+  /** Forgets a channel's streams without delivering what they hold (its history was reset). */
+  dropChannel(appId: string, channel: string): number {
+    const channelState = this.#channels.get(channelKeyOf({ appId, channel, messageSerial: '' }));
+    if (!channelState) return 0;
+    let dropped = 0;
+    for (const stream of [...channelState.streams.values()]) {
+      for (const st of [...stream.windows.values()]) {
+        if (st.pending) dropped += st.pending.count;
+        this.#untrack(st);
+      }
+    }
+    return dropped;
+  }
+
+  /** Tracked streams per app (the `active_streams` gauge). O(tracked channels): call it rarely. */
+  activeStreamsByApp(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const channel of this.#channels.values()) {
+      const first = channel.streams.values().next();
+      if (first.done) continue;
+      const app = first.value.key.appId;
+      out.set(app, (out.get(app) ?? 0) + channel.streams.size);
+    }
+    return out;
+  }
+
   /** The earliest scheduled deadline (possibly of a stale entry): when the worker should tick. */
   nextDueMs(): number | undefined {
     return this.#heap.peekDue();

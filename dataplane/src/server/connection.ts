@@ -10,6 +10,7 @@ import type { CapabilitySet } from '../auth/index.ts';
 import { TokenBucket } from '../channels/rate-limit.ts';
 import type { ResolvedApp } from '../config/load.ts';
 import type { Wire } from '../protocol/sender.ts';
+import type { AttachBuffer } from './attach.ts';
 import type { SweepView } from './ws-sweep.ts';
 import type { ConnectionParams } from './ws-upgrade.ts';
 
@@ -36,6 +37,12 @@ export class Connection implements SweepView {
   readonly userAuthTimeoutMs: number | undefined;
   /** Channels this socket is subscribed to. */
   readonly channels = new Set<string>();
+  /** V2 history channels being attached (subscribe, rewind, resume): live frames wait here. */
+  readonly attaching = new Map<string, AttachBuffer>();
+  /** The attach serial recorded per channel when it was subscribed (for `until_attach`). */
+  readonly attachSerials = new Map<string, number>();
+  /** `sockudo:channel_history` requests in flight (at most 2; PROTOCOL.md 6.3). */
+  historyRequests = 0;
 
   state: ConnectionState = 'open';
   closingSinceMs = 0;

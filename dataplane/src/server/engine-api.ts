@@ -1,6 +1,19 @@
 // The socket engine as the REST routes, the ops listener and main.ts see it. The engine
 // (server/engine.ts) implements it; keeping it an interface lets routes be tested in-process.
+import type { ChannelSettingsResolver } from '../channels/settings.ts';
+import type { ChannelSignal } from '../pipeline/message.ts';
+import type { ChannelPublisher } from '../pipeline/publisher.ts';
+import type { ChannelReads } from '../pipeline/reads.ts';
 import type { DrainRequest, DrainStatus } from './admin-types.ts';
+import type { StreamStores } from './streams.ts';
+
+/** The publish pipeline of the node: settings, durable writes, reads, and their stores. */
+export interface StreamServices {
+  readonly settings: ChannelSettingsResolver;
+  readonly publisher: ChannelPublisher;
+  readonly reads: ChannelReads;
+  readonly stores: StreamStores;
+}
 
 /** A server-originated event to fan out to one channel's local subscribers. */
 export interface OutboundEvent {
@@ -35,8 +48,12 @@ export interface ChannelInfo {
 }
 
 export interface Engine {
-  /** Fans out in call order per channel (the per-channel ordering gate of STANDARDS C2). */
+  /** The publish pipeline (REST publish, mutations, history). */
+  readonly streams: StreamServices;
+  /** An ephemeral event to this node's subscribers at once (no history, no serial). */
   publish(event: OutboundEvent): void;
+  /** A committed message to this node's subscribers (rollup, attach gates, hot buffer). */
+  deliver(signal: ChannelSignal): void;
   listChannels(appId: string, prefix?: string): ChannelSummary[];
   channelInfo(appId: string, channel: string): ChannelInfo;
   /** Presence member ids of a channel, or undefined when it is not an occupied presence channel. */
@@ -60,6 +77,8 @@ export interface Engine {
 export interface SocketEngine extends Engine {
   /** Handles an HTTP upgrade on the public listener for /app/{key}; answers 400/404/503 itself. */
   handleUpgrade(req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void;
+  /** Delivers every held rollup append now (graceful shutdown); returns how many deliveries. */
+  flushRollups(): number;
   /** Stops timers and closes every socket (1001); used after a drain or in tests. */
   close(): Promise<void>;
 }

@@ -5,24 +5,33 @@
 // connection-index.ts (lookups), ws-dispatch.ts with ws-subscribe.ts / ws-identity.ts /
 // ws-client-events.ts (inbound frames), ws-queries.ts (REST views), ws-sweep.ts (the single
 // periodic timer), ws-drain.ts (drain).
+
+import { randomInt } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { RevocationStore, VerifiedToken } from '../auth/index.ts';
 import { ChannelCache } from '../channels/cache.ts';
-import { channelType } from '../channels/names.ts';
+import { OrderingGate } from '../channels/gate.ts';
 import { ChannelRegistry } from '../channels/registry.ts';
+import { ChannelSettingsResolver } from '../channels/settings.ts';
 import type { ResolvedApp, ResolvedConfig } from '../config/load.ts';
+import { SerialGenerator } from '../messages/serials.ts';
 import type { Metrics } from '../metrics/registry.ts';
+import type { ChannelSignal } from '../pipeline/message.ts';
+import { ChannelPublisher } from '../pipeline/publisher.ts';
+import { ChannelReads } from '../pipeline/reads.ts';
 import { type AitError, aitError } from '../protocol/errors.ts';
 import { newMessageId, newSocketId } from '../protocol/ids.ts';
 import { createWire, type Wire } from '../protocol/sender.ts';
 import type { DrainRequest, DrainStatus } from './admin-types.ts';
 import { Connection } from './connection.ts';
 import { ConnectionIndex } from './connection-index.ts';
-import type { ChannelInfo, ChannelSummary, OutboundEvent, SocketEngine } from './engine-api.ts';
+import { LocalDelivery } from './delivery.ts';
+import type { ChannelInfo, ChannelSummary, OutboundEvent, SocketEngine, StreamServices } from './engine-api.ts';
 import { Fanout } from './fanout.ts';
+import { memoryStores, type StreamStores } from './streams.ts';
 import { type EngineCore, errorType } from './ws-context.ts';
 import { dispatchMessage } from './ws-dispatch.ts';
 import { DrainController } from './ws-drain.ts';
@@ -48,6 +57,15 @@ export interface EngineDeps {
   closeGraceMs?: number;
   /** Retry-After (seconds) of the 503 answered to upgrades while draining. Default 5. */
   drainRetryAfterSeconds?: number;
+  /** The stores of the publish pipeline; default: every store in memory (single node). */
+  stores?: StreamStores;
+  /** Channel settings (policies hot-reload into it); default: from the config's inline policies. */
+  settings?: ChannelSettingsResolver;
+  /**
+   * Where committed messages go: by default straight to this node's delivery; in a cluster the
+   * horizontal transport, which hands every node's copy to `deliver`.
+   */
+  broadcast?: (signal: ChannelSignal) => void;
 }
 
 export function createEngine(deps: EngineDeps): SocketEngine {
@@ -61,6 +79,8 @@ function closeReason(text: string): string {
 
 class WsEngine implements SocketEngine, EngineCore {
   readonly config: ResolvedConfig;
+  readonly streams: StreamServices;
+  readonly delivery: LocalDelivery;
   readonly metrics: Metrics;
   readonly now: () => number;
   readonly revocations: RevocationStore;
@@ -114,6 +134,53 @@ class WsEngine implements SocketEngine, EngineCore {
     this.#sweep = new RoundRobin(this.#index.bySocketId);
     this.#sweepTimer = setInterval(() => this.#sweepTick(), deps.sweepIntervalMs ?? 500);
     this.#sweepTimer.unref();
+    const stores = deps.stores ?? memoryStores(deps.config, this.now);
+    const settings = deps.settings ?? new ChannelSettingsResolver(deps.config, deps.config.channelPolicies.policies);
+    const cfg = deps.config;
+    this.delivery = new LocalDelivery({
+      core: this,
+      settings,
+      hot: stores.hot,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      options: {
+        rollupEnabled: cfg.rollup.enabled,
+        wheelTickMs: cfg.rollup.wheelTickMs,
+        maxHeldBytes: cfg.rollup.maxHeldBytes,
+        maxItemsPerTick: cfg.rollup.maxItemsPerTick,
+        maxTrackedStreamsPerChannel: cfg.aiTransport.maxOpenStreamingMessagesPerChannel,
+        attachMaxFrames: Math.max(1000, cfg.recovery.maxBufferSize * 4),
+        attachMaxBytes: cfg.websocket.sendBufferMaxBytes,
+      },
+      onAttachOverflow: (conn) => this.#closeConnection(conn, aitError('AIT_ERR_CLIENT_TOO_SLOW')),
+    });
+    const broadcast = deps.broadcast ?? ((m: ChannelSignal) => this.deliver(m));
+    const storeTimeoutMs = cfg.history.writeTimeoutMs;
+    const publisher = new ChannelPublisher({
+      nodeId: cfg.nodeId,
+      now: this.now,
+      settings,
+      history: stores.history,
+      versions: stores.versions,
+      claims: stores.claims,
+      activeStreams: stores.activeStreams,
+      serials: new SerialGenerator({ node: cfg.nodeId, now: this.now, startCounter: randomInt(1, 2 ** 40) }),
+      gate: new OrderingGate(cfg.history.maxPendingPerChannel),
+      deliver: broadcast,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      storeTimeoutMs,
+      orphanTtlMs: cfg.aiTransport.orphanTtlMs,
+    });
+    const reads = new ChannelReads({
+      settings,
+      history: stores.history,
+      versions: stores.versions,
+      metrics: deps.metrics,
+      storeTimeoutMs,
+    });
+    this.streams = { settings, publisher, reads, stores };
+    this.delivery.start();
     this.#drain = new DrainController({
       now: this.now,
       remaining: () => this.#index.size,
@@ -349,25 +416,25 @@ class WsEngine implements SocketEngine, EngineCore {
 
   // --- Engine API ------------------------------------------------------------------------
 
+  /** An ephemeral server event straight to this node's subscribers (no history, no serial). */
   publish(ev: OutboundEvent): void {
-    if (channelType(ev.channel).cache)
-      this.cache.set(ev.appId, ev.channel, { event: ev.event, data: ev.data }, this.now());
-    const state = this.registry.get(ev.appId, ev.channel);
-    if (!state) return;
-    this.fanout.broadcast(
-      ev.appId,
-      state,
-      {
-        event: ev.event,
-        channel: ev.channel,
-        data: ev.data,
-        messageId: ev.messageId,
-        userId: ev.userId,
-        extras: ev.extras,
-        tags: ev.tags,
-      },
-      { excludeSocketId: ev.excludeSocketId },
-    );
+    this.deliver({
+      kind: 'event',
+      appId: ev.appId,
+      channel: ev.channel,
+      event: ev.event,
+      data: ev.data,
+      ...(ev.excludeSocketId !== undefined && { excludeSocketId: ev.excludeSocketId }),
+      ...(ev.messageId !== undefined && { messageId: ev.messageId }),
+      ...(ev.userId !== undefined && { userId: ev.userId }),
+      ...(ev.extras !== undefined && { extras: ev.extras }),
+      ...(ev.tags !== undefined && { tags: ev.tags }),
+    });
+  }
+
+  /** A committed message (from this node's publisher, or another node's over the transport). */
+  deliver(signal: ChannelSignal): void {
+    this.delivery.receive(signal);
   }
 
   listChannels(appId: string, prefix?: string): ChannelSummary[] {
@@ -432,10 +499,17 @@ class WsEngine implements SocketEngine, EngineCore {
     return this.#drain.wait(deadlineMs);
   }
 
+  /** Delivers everything the rollup holds (graceful shutdown, before sockets close). */
+  flushRollups(): number {
+    return this.delivery.drain();
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweepTimer);
+    this.delivery.drain();
+    this.delivery.stop();
     this.#drain.stop();
     for (const conn of [...this.#index.bySocketId.values()]) this.#closeConnection(conn, undefined, { code: 1001 });
     const deadline = Date.now() + Math.min(this.#closeGraceMs, 2_000);

@@ -97,6 +97,16 @@ export class Fanout {
     return recipients;
   }
 
+  /** Queues one shared, already-encoded frame to one socket; false when refused (slow or closed). */
+  queueShared(conn: Connection, frame: Buffer): boolean {
+    return this.#queue(conn, frame, frame.length);
+  }
+
+  /** Records `broadcast_latency_ms` of a fanout started at `t0` (performance.now()) once flushed. */
+  trackLatency(t0: number, appId: string, channelType: string, recipients: number): void {
+    if (recipients > 0) this.#latency.push({ t0, appId, channelType, recipients });
+  }
+
   #queue(conn: Connection, frame: string | Buffer, bytes: number): boolean {
     if (conn.enqueue(frame, bytes)) {
       this.#dirty.add(conn);

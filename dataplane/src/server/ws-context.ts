@@ -9,6 +9,8 @@ import type { Metrics } from '../metrics/registry.ts';
 import type { AitError } from '../protocol/errors.ts';
 import type { Wire } from '../protocol/sender.ts';
 import type { Connection } from './connection.ts';
+import type { LocalDelivery } from './delivery.ts';
+import type { StreamServices } from './engine-api.ts';
 import type { Fanout } from './fanout.ts';
 
 export interface EngineCore {
@@ -21,6 +23,10 @@ export interface EngineCore {
   /** One encoder per protocol version (for frames fanned out to mixed V1/V2 subscribers). */
   readonly wires: Readonly<Record<1 | 2, Wire>>;
   readonly revocations: RevocationStore;
+  /** The publish pipeline (AI events over WebSocket, history, recovery). */
+  readonly streams: StreamServices;
+  /** This node's delivery (attach gates of subscribing sockets). */
+  readonly delivery: LocalDelivery;
   /** Queues a frame for one socket. */
   send(conn: Connection, frame: string): void;
   /** Sends the error frame (counted in connection_errors_total); closes the socket when the error is fatal. */

@@ -1,7 +1,21 @@
-// An in-memory Engine for route and ops tests: records publishes, answers channel queries
-// from a table the test fills, and drains instantly. Not used by the running node.
+// An in-memory Engine for route and ops tests: records what is delivered, answers channel
+// queries from a table the test fills, and drains instantly. The publish pipeline behind it is
+// the real one on memory stores, so routes are tested against real history and versions. Not
+// used by the running node.
+import { pino } from 'pino';
+import { OrderingGate } from '../../channels/gate.ts';
+import { ChannelSettingsResolver } from '../../channels/settings.ts';
+import { type ResolvedConfig, resolveConfig } from '../../config/load.ts';
+import { SerialGenerator } from '../../messages/serials.ts';
+import { createMetrics, type Metrics } from '../../metrics/registry.ts';
+import type { ChannelSignal } from '../../pipeline/message.ts';
+import { ChannelPublisher } from '../../pipeline/publisher.ts';
+import { ChannelReads } from '../../pipeline/reads.ts';
 import type { DrainRequest, DrainStatus } from '../admin-types.ts';
-import type { ChannelInfo, ChannelSummary, OutboundEvent, SocketEngine } from '../engine-api.ts';
+import type { ChannelInfo, ChannelSummary, OutboundEvent, SocketEngine, StreamServices } from '../engine-api.ts';
+import { memoryStores } from '../streams.ts';
+
+const DEFAULT_CONFIG = { apps: [{ id: 'app-id', key: 'app-key', secret: 'app-secret' }] };
 
 export interface FakeChannel {
   subscriptionCount: number;
@@ -10,7 +24,12 @@ export interface FakeChannel {
 }
 
 export class FakeEngine implements SocketEngine {
+  /** Plain events delivered (REST publishes to channels without history, `publish` calls). */
   readonly published: OutboundEvent[] = [];
+  /** Everything the pipeline delivered, in order. */
+  readonly delivered: ChannelSignal[] = [];
+  readonly streams: StreamServices;
+  readonly metrics: Metrics;
   /** appId → channel → state. */
   readonly channels = new Map<string, Map<string, FakeChannel>>();
   readonly terminated: Array<{ appId: string; userId: string; closeCode?: number }> = [];
@@ -20,6 +39,32 @@ export class FakeEngine implements SocketEngine {
   closed = false;
   drainRequests: DrainRequest[] = [];
   #drain: DrainStatus | null = null;
+
+  constructor(config: ResolvedConfig = resolveConfig(DEFAULT_CONFIG, { env: {} }), now: () => number = Date.now) {
+    this.metrics = createMetrics('ait', { defaultMetrics: false });
+    const stores = memoryStores(config, now);
+    const settings = new ChannelSettingsResolver(config, config.channelPolicies.policies);
+    const logger = pino({ level: 'silent' });
+    const common = { settings, history: stores.history, versions: stores.versions, metrics: this.metrics };
+    this.streams = {
+      settings,
+      stores,
+      reads: new ChannelReads({ ...common, storeTimeoutMs: 2000 }),
+      publisher: new ChannelPublisher({
+        ...common,
+        nodeId: config.nodeId,
+        now,
+        claims: stores.claims,
+        activeStreams: stores.activeStreams,
+        serials: new SerialGenerator({ node: config.nodeId, now }),
+        gate: new OrderingGate(1000),
+        deliver: (m) => this.deliver(m),
+        logger,
+        storeTimeoutMs: 2000,
+        orphanTtlMs: 60_000,
+      }),
+    };
+  }
 
   setChannel(appId: string, name: string, state: FakeChannel): this {
     let app = this.channels.get(appId);
@@ -33,6 +78,17 @@ export class FakeEngine implements SocketEngine {
 
   publish(event: OutboundEvent): void {
     this.published.push(event);
+  }
+
+  deliver(signal: ChannelSignal): void {
+    this.delivered.push(signal);
+    if (signal.kind !== 'event') return;
+    const { kind: _k, serial: _s, streamId: _i, ...rest } = signal;
+    this.published.push(rest as OutboundEvent);
+  }
+
+  flushRollups(): number {
+    return 0;
   }
 
   listChannels(appId: string, prefix?: string): ChannelSummary[] {

@@ -1,49 +1,109 @@
 // POST /apps/{id}/events and /batch_events (PROTOCOL.md 9.1): validate, apply the first
 // idempotency layer (3.4.1), fan out through the engine per channel, and answer `{ok:true}`,
 // `{}` or the per-channel acks.
+import {
+  type AiError,
+  aiErrorToAitError,
+  aiLimits,
+  checkAiHttpPublish,
+  isAiEvent,
+  validateExtrasAi,
+} from '../../ai/validate.ts';
 import { channelType } from '../../channels/names.ts';
-import { aitError } from '../../protocol/errors.ts';
+import type { PublishAck } from '../../pipeline/publisher.ts';
+import { type AitError, aitError } from '../../protocol/errors.ts';
 import type { Engine } from '../engine-api.ts';
 import { errorResponse, type HttpResponse, json } from '../http-util.ts';
 import { type CachedResponse, idempotencyCacheKey, runIdempotent } from './idempotency.ts';
 import type { RouteContext } from './types.ts';
-import { idempotencyKeyProblem, type ValidEvent, validateBatch, validateEvent } from './validate-event.ts';
+import {
+  type BatchItemError,
+  idempotencyKeyProblem,
+  type ValidEvent,
+  validateBatch,
+  validateEvent,
+} from './validate-event.ts';
 
-export type ChannelAck = { subscription_count?: number; user_count?: number; acknowledgement_id?: string };
+export type ChannelAck = {
+  subscription_count?: number;
+  user_count?: number;
+  acknowledgement_id?: string;
+  message_serial?: string;
+  history_serial?: number;
+  delivery_serial?: number;
+  version_serial?: string;
+};
 
-/** Whether the response must carry per-channel acks instead of `{ok:true}` / `{}`. */
+/** Whether the response must carry per-channel acks instead of `{ok:true}` / `{}` (9.1). */
 function wantsAck(ev: ValidEvent): boolean {
-  return ev.info !== undefined || ev.messageId !== undefined;
+  return ev.info !== undefined || ev.messageId !== undefined || isAiEvent(ev.name);
 }
 
-function ackFor(engine: Engine, appId: string, ev: ValidEvent, channel: string): ChannelAck {
-  const ack: ChannelAck = {};
+function ackFor(engine: Engine, appId: string, ev: ValidEvent, channel: string, ack: PublishAck): ChannelAck {
+  const out: ChannelAck = {};
+  if (ack.acknowledgement_id !== undefined) out.acknowledgement_id = ack.acknowledgement_id;
+  if (ack.message_serial !== undefined) out.message_serial = ack.message_serial;
+  if (ack.history_serial !== undefined) out.history_serial = ack.history_serial;
+  if (ack.delivery_serial !== undefined) out.delivery_serial = ack.delivery_serial;
+  if (ack.version_serial !== undefined) out.version_serial = ack.version_serial;
   if (ev.info?.subscriptionCount || ev.info?.userCount) {
     const info = engine.channelInfo(appId, channel);
-    if (ev.info.subscriptionCount) ack.subscription_count = info.subscriptionCount;
-    if (ev.info.userCount && channelType(channel).kind === 'presence') ack.user_count = info.userCount ?? 0;
+    if (ev.info.subscriptionCount) out.subscription_count = info.subscriptionCount;
+    if (ev.info.userCount && channelType(channel).kind === 'presence') out.user_count = info.userCount ?? 0;
   }
-  if (ev.messageId !== undefined) ack.acknowledgement_id = ev.messageId;
-  return ack;
+  return out;
+}
+
+/**
+ * The AI Transport gate of a REST publish (PROTOCOL.md 7.2): AI events and `extras.ai` only on AI
+ * channels, message_id bounds, and `extras.ai` validated (the caller is trusted: no anti-spoof).
+ */
+export function checkAiPublish(ctx: RouteContext, ev: ValidEvent): AitError | undefined {
+  const engine = ctx.deps.engine;
+  const m = ctx.deps.engine.streams.settings;
+  for (const channel of ev.channels) {
+    const settings = m.get(ctx.app.id, channel);
+    const ai = ev.extras?.['ai'];
+    const gate = checkAiHttpPublish({
+      event: ev.name,
+      aiChannel: settings.ai,
+      hasExtrasAi: ai !== undefined,
+      messageId: ev.messageId,
+    });
+    if (gate) return rejectAi(engine, ctx.app.id, gate, channel);
+    if (settings.ai && ai !== undefined) {
+      const v = validateExtrasAi(ai, { limits: aiLimits(ctx.deps.config.aiTransport) });
+      if (!v.ok) return rejectAi(engine, ctx.app.id, v.error, channel);
+    }
+    if (settings.ai && (ai !== undefined || isAiEvent(ev.name)))
+      engine.streams.publisher.ai.validated(ctx.app.id, ev.name);
+  }
+  return undefined;
+}
+
+function rejectAi(engine: Engine, appId: string, e: AiError, channel: string): AitError {
+  engine.streams.publisher.ai.rejected(appId, e.aiCode);
+  return aiErrorToAitError(e, channel);
 }
 
 /** Publishes one validated event to each of its channels, in order, and builds its response. */
-export function publishEvent(engine: Engine, appId: string, ev: ValidEvent): CachedResponse {
+export async function publishEvent(engine: Engine, appId: string, ev: ValidEvent): Promise<CachedResponse> {
+  const channels: Record<string, ChannelAck> = {};
   for (const channel of ev.channels) {
-    engine.publish({
+    const ack = await engine.streams.publisher.publish({
       appId,
       channel,
       event: ev.name,
       data: ev.data,
-      ...(ev.socketId !== undefined && { excludeSocketId: ev.socketId }),
-      ...(ev.messageId !== undefined && { messageId: ev.messageId }),
-      ...(ev.extras !== undefined && { extras: ev.extras }),
-      ...(ev.tags !== undefined && { tags: ev.tags }),
+      extras: ev.extras,
+      messageId: ev.messageId,
+      tags: ev.tags,
+      excludeSocketId: ev.socketId,
+      idempotencyKey: ev.idempotencyKey,
     });
+    channels[channel] = ackFor(engine, appId, ev, channel, ack);
   }
   if (!wantsAck(ev)) return { status: 200, body: { ok: true } };
-  const channels: Record<string, ChannelAck> = {};
-  for (const channel of ev.channels) channels[channel] = ackFor(engine, appId, ev, channel);
   return { status: 200, body: { channels } };
 }
 
@@ -73,11 +133,13 @@ export async function handleEvents(ctx: RouteContext): Promise<HttpResponse> {
   const v = validateEvent(ctx.body, ctx.app.limits);
   if (!v.ok) throw v.error;
   const ev = v.value;
+  const aiProblem = checkAiPublish(ctx, ev);
+  if (aiProblem) throw aiProblem;
   const fromHeader = headerKey(ctx);
   const key = ev.idempotencyKey ?? fromHeader; // the body wins (3.4.1)
   const appId = ctx.app.id;
   if (key === undefined) {
-    const r = publishEvent(ctx.deps.engine, appId, ev);
+    const r = await publishEvent(ctx.deps.engine, appId, ev);
     return json(r.status, r.body);
   }
   const r = await runIdempotent(idempotencyDeps(ctx), idempotencyCacheKey(appId, key, 'event'), async () =>
@@ -98,7 +160,7 @@ async function publishBatch(ctx: RouteContext, events: ValidEvent[]): Promise<Ca
   const acks: ChannelAck[] = [];
   for (const ev of events) {
     if (ev.idempotencyKey === undefined) {
-      acks.push(itemAck(publishEvent(ctx.deps.engine, appId, ev), ev));
+      acks.push(itemAck(await publishEvent(ctx.deps.engine, appId, ev), ev));
       continue;
     }
     // Per-item keys share the single-event namespace: a duplicate item is skipped (3.4.1).
@@ -116,6 +178,16 @@ async function publishBatch(ctx: RouteContext, events: ValidEvent[]): Promise<Ca
 export async function handleBatchEvents(ctx: RouteContext): Promise<HttpResponse> {
   const v = validateBatch(ctx.body, ctx.app.limits);
   if (!v.ok) return errorResponse(v.error, v.items ? { items: v.items } : undefined);
+  // AI checks too run on every item before anything is published (decision 13).
+  const items: BatchItemError[] = [];
+  v.value.forEach((ev, index) => {
+    const e = checkAiPublish(ctx, ev);
+    if (e) items.push({ index, error: e.message, code: e.httpBody().code });
+  });
+  if (items.length > 0) {
+    const reason = `${items.length} of ${v.value.length} batch events are invalid; nothing was published`;
+    return errorResponse(aitError('AIT_ERR_INVALID_INPUT', { reason }), { items });
+  }
   const key = headerKey(ctx);
   if (key === undefined) {
     const r = await publishBatch(ctx, v.value);

@@ -1,0 +1,415 @@
+// Delivery of committed messages to this node's sockets: the last stage of the publish pipeline
+// (and, in a cluster, what every node runs for messages arriving over the horizontal transport).
+//
+// - Frames are encoded once per variant (V1; V2 create; V2 append delta/full per rollup window)
+//   and the same Buffer goes to every recipient of that variant.
+// - Appends, updates and deletes of versioned messages go through the rollup scheduler, per
+//   `append_rollup_window` in use on the channel (decision 12); everything else is delivered at
+//   once. Before anything is sent to a window group, held appends of the channel that come
+//   earlier in serial order are flushed, so serials never go backwards for a subscriber.
+// - Sockets being attached (subscribe with history, rewind, resume) get every version
+//   individually into their attach buffer (attach.ts) instead; when the attach ends, their window
+//   group's held appends are flushed to the others first, so nothing reaches the joiner twice.
+// - Every frame of a history channel is kept in the hot replay buffer for recovery (6.5).
+import type { Logger } from 'pino';
+import { channelType } from '../channels/names.ts';
+import type { ChannelState } from '../channels/registry.ts';
+import type { ChannelSettings, ChannelSettingsResolver } from '../channels/settings.ts';
+import type { HotReplayBuffer } from '../history/hot-buffer.ts';
+import type { Metrics } from '../metrics/registry.ts';
+import {
+  type ChannelSignal,
+  createHistorySerial,
+  encodeV1,
+  encodeV2,
+  messageIdOf,
+  reachesV1,
+  serialOf,
+  type VersionMessage,
+} from '../pipeline/message.ts';
+import { newMessageId } from '../protocol/ids.ts';
+import { type Delivery, RollupScheduler } from '../rollup/scheduler.ts';
+import { AttachBuffer, type AttachCovered, type BufferedFrame } from './attach.ts';
+import type { Connection } from './connection.ts';
+import type { EngineCore } from './ws-context.ts';
+
+export interface DeliveryOptions {
+  readonly rollupEnabled: boolean;
+  readonly wheelTickMs: number;
+  readonly maxHeldBytes: number;
+  readonly maxItemsPerTick: number;
+  readonly maxTrackedStreamsPerChannel: number;
+  /** Attach buffer bounds per socket and channel. */
+  readonly attachMaxFrames: number;
+  readonly attachMaxBytes: number;
+}
+
+export interface DeliveryDeps {
+  readonly core: EngineCore;
+  readonly settings: ChannelSettingsResolver;
+  readonly hot: HotReplayBuffer;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly options: DeliveryOptions;
+  /** A socket whose attach buffer overflowed: close it (4100) so it reconnects and recovers. */
+  readonly onAttachOverflow: (conn: Connection) => void;
+}
+
+interface WindowGroup {
+  readonly delta: Connection[];
+  readonly full: Connection[];
+}
+
+interface Groups {
+  readonly revision: number;
+  readonly generation: number;
+  readonly v1: Connection[];
+  /** V2 sockets not being attached. */
+  readonly v2: Connection[];
+  readonly windows: Map<number, WindowGroup>;
+  readonly windowList: number[];
+  readonly attaching: Connection[];
+}
+
+const orderOf = (m: VersionMessage): number => m.record.delivery_serial;
+
+/** The rollup window of a socket on a channel: its own `append_rollup_window`, else the channel's. */
+export function windowOf(conn: Connection, settings: ChannelSettings): number {
+  if (settings.rollupWindowMs === 0) return 0;
+  return conn.params.appendRollupWindowMs ?? settings.rollupWindowMs;
+}
+
+export class LocalDelivery {
+  readonly #d: DeliveryDeps;
+  readonly #core: EngineCore;
+  readonly #log: Logger;
+  readonly #scheduler: RollupScheduler<VersionMessage>;
+  readonly #groups = new WeakMap<ChannelState<Connection>, Groups>();
+  #timer: NodeJS.Timeout | undefined;
+  #tickScheduled = false;
+  #lastGaugeMs = 0;
+  readonly #gaugedApps = new Set<string>();
+
+  constructor(deps: DeliveryDeps) {
+    this.#d = deps;
+    this.#core = deps.core;
+    this.#log = deps.logger.child({ component: 'delivery' });
+    const o = deps.options;
+    this.#scheduler = new RollupScheduler<VersionMessage>({
+      enabled: o.rollupEnabled,
+      maxHeldBytes: o.maxHeldBytes,
+      maxItemsPerTick: o.maxItemsPerTick,
+      maxTrackedStreamsPerChannel: o.maxTrackedStreamsPerChannel,
+      // Full-mode sockets get the aggregate: a held message costs its aggregate too.
+      sizeOf: (m) => (typeof m.record.data === 'string' ? m.record.data.length : 0),
+    });
+  }
+
+  /** Starts the rollup deadline worker (one timer for every stream: no per-stream timers). */
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => this.tick(), this.#d.options.wheelTickMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  get rollupStats(): ReturnType<RollupScheduler<VersionMessage>['stats']> {
+    return this.#scheduler.stats();
+  }
+
+  // --- receive ---------------------------------------------------------------------------
+
+  receive(signal: ChannelSignal): void {
+    if (signal.kind === 'reset') {
+      this.#reset(signal.appId, signal.channel, signal.previousStreamId, signal.newStreamId);
+      return;
+    }
+    const m = signal;
+    const { appId, channel } = m;
+    const settings = this.#d.settings.get(appId, channel);
+    const serial = serialOf(m);
+    const streamId = m.streamId;
+    if (settings.recovery.enabled && serial !== undefined && streamId !== undefined) {
+      const frame = encodeV2(m, 'delta', newMessageId);
+      const messageId = messageIdOf(m);
+      this.#d.hot
+        .push(appId, channel, { serial, streamId, frame, ...(messageId !== undefined && { messageId }) })
+        .catch((err: unknown) => this.#log.warn({ err, appId }, 'hot replay buffer push failed'));
+    }
+    this.#cacheLast(m);
+    const isAppend = m.kind === 'version' && m.record.action === 'append';
+    if (isAppend) this.#d.metrics.appendsReceivedTotal.inc({ app_id: appId });
+
+    const state = this.#core.registry.get(appId, channel);
+    if (!state) return;
+    const g = this.#groupsOf(state, settings);
+    const t0 = performance.now();
+    let recipients = 0;
+    const exclude = m.excludeSocketId;
+
+    if (g.v1.length > 0 && reachesV1(m)) {
+      const text = encodeV1(m);
+      if (text !== undefined) recipients += this.#sendTo(g.v1, Buffer.from(text), exclude);
+    }
+    if (g.attaching.length > 0) this.#bufferForAttaching(g.attaching, channel, m, serial, exclude);
+
+    if (m.kind === 'version' && m.record.action !== 'create') {
+      const deliveries = this.#scheduler.offer(
+        { appId, channel, messageSerial: m.record.message_serial },
+        {
+          action: m.record.action,
+          terminal: m.terminal,
+          fragment: m.record.fragment ?? '',
+          message: m,
+        },
+        g.windowList,
+        this.#core.now(),
+      );
+      for (const d of deliveries) recipients += this.#sendRolled(state, d, true);
+    } else if (g.v2.length > 0) {
+      if (serial !== undefined) {
+        for (const w of g.windowList) this.#flushBefore(state, appId, w, serial);
+      }
+      recipients += this.#sendTo(g.v2, Buffer.from(encodeV2(m, 'delta', newMessageId)), exclude);
+    }
+    this.#core.fanout.trackLatency(t0, appId, state.type.label, recipients);
+  }
+
+  #cacheLast(m: Exclude<ChannelSignal, { kind: 'reset' }>): void {
+    if (!channelType(m.channel).cache) return;
+    if (m.kind === 'event') {
+      this.#core.cache.set(m.appId, m.channel, { event: m.event, data: m.data }, this.#core.now());
+    } else if (m.record.action === 'create') {
+      this.#core.cache.set(m.appId, m.channel, { event: m.record.name ?? '', data: m.record.data }, this.#core.now());
+    }
+  }
+
+  #sendTo(conns: readonly Connection[], frame: Buffer, exclude: string | undefined): number {
+    let n = 0;
+    for (const conn of conns) {
+      if (conn.socketId === exclude) continue;
+      if (this.#core.fanout.queueShared(conn, frame)) n++;
+    }
+    return n;
+  }
+
+  #bufferForAttaching(
+    conns: readonly Connection[],
+    channel: string,
+    m: Exclude<ChannelSignal, { kind: 'reset' }>,
+    serial: number | undefined,
+    exclude: string | undefined,
+  ): void {
+    let delta: Buffer | undefined;
+    let full: Buffer | undefined;
+    const meta = { serial, createHistorySerial: createHistorySerial(m), messageId: messageIdOf(m) };
+    for (const conn of conns) {
+      if (conn.socketId === exclude) continue;
+      const buf = conn.attaching.get(channel);
+      if (!buf) continue;
+      let frame: Buffer;
+      if (conn.params.appendMode === 'full' && m.kind === 'version' && m.record.action === 'append') {
+        full ??= Buffer.from(encodeV2(m, 'full', newMessageId));
+        frame = full;
+      } else {
+        delta ??= Buffer.from(encodeV2(m, 'delta', newMessageId));
+        frame = delta;
+      }
+      if (!buf.push({ frame, ...meta })) this.#d.onAttachOverflow(conn);
+    }
+  }
+
+  /** Sends one rollup delivery to its window group; first what must precede it (`flushBefore`). */
+  #sendRolled(state: ChannelState<Connection>, d: Delivery<VersionMessage>, flushFirst: boolean): number {
+    const m = d.message;
+    const appId = m.appId;
+    let n = 0;
+    if (flushFirst) n += this.#flushBefore(state, appId, d.window, orderOf(m));
+    if (d.action === 'append') {
+      const labels = { app_id: appId };
+      this.#d.metrics.appendsDeliveredTotal.inc(labels);
+      this.#d.metrics.rollupRatio.observe(labels, d.coalesced);
+      if (d.coalesced > 1 || d.reason === 'deadline') {
+        this.#d.metrics.flushLatency.observe(labels, d.deliveredAtMs - d.firstSeenMs);
+      }
+    }
+    const settings = this.#d.settings.get(appId, m.channel);
+    const group = this.#groupsOf(state, settings).windows.get(d.window);
+    if (!group) return n;
+    const exclude = m.excludeSocketId;
+    if (group.delta.length > 0) {
+      n += this.#sendTo(group.delta, Buffer.from(encodeV2(m, 'delta', newMessageId, d.fragment)), exclude);
+    }
+    if (group.full.length > 0) n += this.#sendTo(group.full, Buffer.from(encodeV2(m, 'full', newMessageId)), exclude);
+    return n;
+  }
+
+  /** Flushes the window group's held appends that order before `serial`, in order. */
+  #flushBefore(state: ChannelState<Connection>, appId: string, window: number, serial: number): number {
+    const pre = this.#scheduler.flushBefore(appId, state.name, window, serial, orderOf, this.#core.now());
+    let n = 0;
+    for (const d of pre) n += this.#sendRolled(state, d, false);
+    return n;
+  }
+
+  // --- groups ----------------------------------------------------------------------------
+
+  #groupsOf(state: ChannelState<Connection>, settings: ChannelSettings): Groups {
+    const generation = this.#d.settings.generation;
+    const cached = this.#groups.get(state);
+    if (cached && cached.revision === state.revision && cached.generation === generation) return cached;
+    const v1: Connection[] = [];
+    const v2: Connection[] = [];
+    const attaching: Connection[] = [];
+    const windows = new Map<number, WindowGroup>();
+    for (const conn of state.subscribers.keys()) {
+      if (conn.version === 1) {
+        v1.push(conn);
+        continue;
+      }
+      if (conn.attaching.has(state.name)) {
+        attaching.push(conn);
+        continue;
+      }
+      v2.push(conn);
+      const w = windowOf(conn, settings);
+      let group = windows.get(w);
+      if (!group) {
+        group = { delta: [], full: [] };
+        windows.set(w, group);
+      }
+      (conn.params.appendMode === 'full' ? group.full : group.delta).push(conn);
+    }
+    const groups: Groups = {
+      revision: state.revision,
+      generation,
+      v1,
+      v2,
+      windows,
+      windowList: [...windows.keys()].sort((a, b) => a - b),
+      attaching,
+    };
+    this.#groups.set(state, groups);
+    return groups;
+  }
+
+  // --- attach ------------------------------------------------------------------------------
+
+  /** Holds live frames for `conn` on `channel` until `endAttach` (call before subscribing it). */
+  beginAttach(conn: Connection, channel: string): void {
+    if (conn.attaching.has(channel)) return;
+    const o = this.#d.options;
+    conn.attaching.set(channel, new AttachBuffer(o.attachMaxFrames, o.attachMaxBytes));
+    this.#touch(conn.appId, channel);
+  }
+
+  /**
+   * Ends the attach: the socket's window group gets its held appends first (the joiner already
+   * has them individually), then the socket joins the group and gets its buffered frames minus
+   * what `covered` says it already has. Returns how many frames were released, or undefined when
+   * there was no attach (or it overflowed and the socket is being closed).
+   */
+  endAttach(conn: Connection, channel: string, covered: AttachCovered): number | undefined {
+    const buf = conn.attaching.get(channel);
+    if (!buf) return undefined;
+    const state = this.#core.registry.get(conn.appId, channel);
+    if (state) {
+      const settings = this.#d.settings.get(conn.appId, channel);
+      const w = windowOf(conn, settings);
+      const pre = this.#scheduler.flushChannelWindow(conn.appId, channel, w, orderOf, this.#core.now());
+      for (const d of pre) this.#sendRolled(state, d, false);
+    }
+    conn.attaching.delete(channel);
+    this.#touch(conn.appId, channel);
+    if (buf.overflowed) return undefined;
+    const frames: BufferedFrame[] = buf.release(covered);
+    for (const f of frames) this.#core.fanout.queueShared(conn, f.frame);
+    return frames.length;
+  }
+
+  /** Drops an attach without releasing (the socket unsubscribed or closed). */
+  abortAttach(conn: Connection, channel: string): void {
+    if (conn.attaching.delete(channel)) this.#touch(conn.appId, channel);
+  }
+
+  #touch(appId: string, channel: string): void {
+    const state = this.#core.registry.get(appId, channel);
+    if (state) state.revision++;
+  }
+
+  // --- reset ---------------------------------------------------------------------------------
+
+  #reset(appId: string, channel: string, previousStreamId: string, newStreamId: string): void {
+    this.#scheduler.dropChannel(appId, channel);
+    this.#d.hot.clear(appId, channel).catch(() => undefined);
+    const state = this.#core.registry.get(appId, channel);
+    if (!state) return;
+    const frame = Buffer.from(
+      JSON.stringify({
+        event: 'sockudo:stream_reset',
+        channel,
+        data: JSON.stringify({ previous_stream_id: previousStreamId, stream_id: newStreamId }),
+        message_id: newMessageId(),
+      }),
+    );
+    for (const conn of state.subscribers.keys()) {
+      if (conn.version !== 2) continue;
+      conn.attachSerials.delete(channel);
+      this.#core.fanout.queueShared(conn, frame);
+    }
+  }
+
+  // --- worker ------------------------------------------------------------------------------
+
+  /** One deadline pass: due held appends are delivered, oldest serial first. */
+  tick(): void {
+    this.#tickScheduled = false;
+    const now = this.#core.now();
+    const r = this.#scheduler.tick(now);
+    this.#deliverAll(r.deliveries);
+    if (r.more && !this.#tickScheduled) {
+      this.#tickScheduled = true;
+      setImmediate(() => this.tick());
+    }
+    if (now - this.#lastGaugeMs >= 1000) {
+      this.#lastGaugeMs = now;
+      this.#updateGauges();
+    }
+  }
+
+  /** Graceful shutdown: everything held is delivered now. */
+  drain(): number {
+    const out = this.#scheduler.drain(this.#core.now());
+    this.#deliverAll(out);
+    this.#updateGauges();
+    return out.length;
+  }
+
+  #deliverAll(deliveries: Delivery<VersionMessage>[]): void {
+    if (deliveries.length === 0) return;
+    deliveries.sort((a, b) => orderOf(a.message) - orderOf(b.message));
+    for (const d of deliveries) {
+      const state = this.#core.registry.get(d.key.appId, d.key.channel);
+      if (!state) {
+        // Nobody left to receive it; still counted as a delivery of the scheduler.
+        continue;
+      }
+      const t0 = performance.now();
+      const n = this.#sendRolled(state, d, true);
+      this.#core.fanout.trackLatency(t0, d.key.appId, state.type.label, n);
+    }
+  }
+
+  #updateGauges(): void {
+    const byApp = this.#scheduler.activeStreamsByApp();
+    for (const app of this.#gaugedApps) if (!byApp.has(app)) this.#d.metrics.activeStreams.set({ app_id: app }, 0);
+    for (const [app, n] of byApp) {
+      this.#gaugedApps.add(app);
+      this.#d.metrics.activeStreams.set({ app_id: app }, n);
+    }
+  }
+}
