@@ -39,10 +39,11 @@ import {
 } from '../messages/mutations.ts';
 import type { SerialGenerator } from '../messages/serials.ts';
 import type { Metrics } from '../metrics/registry.ts';
-import { type AitError, aitError } from '../protocol/errors.ts';
+import { AitError, aitError } from '../protocol/errors.ts';
 import { isRetryableStoreError, withTimeout } from '../stores/timeout.ts';
 import type { ActiveStreamRegistry, PublishClaimStore, PublishReceipt } from '../stores/types.ts';
 import type { ChannelMessage, ChannelSignal } from './message.ts';
+import { historyErrorToAitError } from './reads.ts';
 
 export interface PublishInput {
   readonly appId: string;
@@ -423,11 +424,10 @@ export class ChannelPublisher {
       return { historySerial: r.historySerial, streamId: r.streamId };
     } catch (err) {
       m.historyWriteFailuresTotal.inc(labels);
-      if (isHistoryError(err, 'row_too_large')) {
-        throw aitError('AIT_ERR_PAYLOAD_TOO_LARGE', { reason: 'message too large for history' }, { channel });
+      if (err instanceof AitError && err.code === 'AIT_ERR_UNAVAILABLE') {
+        // Remember the failure on the channel (best effort: the store may be what is down).
+        void this.#d.history.markDegraded(appId, channel, STATE_REASONS.writeFailed).catch(() => undefined);
       }
-      // Remember the failure on the channel (best effort: the store may be what is down).
-      void this.#d.history.markDegraded(appId, channel, STATE_REASONS.writeFailed).catch(() => undefined);
       throw err;
     }
   }
@@ -651,6 +651,7 @@ export class ChannelPublisher {
       return await withTimeout(call(), this.#d.storeTimeoutMs, what);
     } catch (err) {
       if (isRetryableStoreError(err)) throw unavailable('the message store is unavailable', err);
+      if (isHistoryError(err)) throw historyErrorToAitError(err);
       throw err;
     }
   }

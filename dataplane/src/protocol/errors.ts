@@ -52,6 +52,10 @@ export const ERRORS = {
   AIT_ERR_CLIENT_EVENT_RATE: { wsCode: 4301, message: 'Client event rate limit exceeded' },
   AIT_ERR_TOKEN_REFRESH_FAILED: { wsCode: 4009, message: 'Token refresh failed: {reason}' },
   AIT_ERR_TERMINATED: { wsCode: 4009, fatal: true, message: 'Connection terminated by the server' },
+  AIT_ERR_HISTORY_UNAVAILABLE: { wsCode: 4300, message: 'History not available: {reason}' },
+  AIT_ERR_HISTORY_CONCURRENCY: { wsCode: 4301, message: 'Too many channel_history requests in flight (at most {max})' },
+  AIT_ERR_RECOVERY_DISABLED: { wsCode: 4301, message: 'Connection recovery is not enabled' },
+  AIT_ERR_RECOVERY_NO_POSITIONS: { wsCode: 4302, message: 'No channel recovery positions provided' },
   // --- REST ---
   AIT_ERR_AUTH_FAILED: { httpStatus: 401, httpCode: 'auth_failed', message: '{reason}' },
   AIT_ERR_INVALID_INPUT: { httpStatus: 400, httpCode: 'invalid_input', message: '{reason}' },
@@ -158,6 +162,18 @@ export class AitError extends Error {
     if (this.spec.aiCode !== undefined) body.ai_code = this.spec.aiCode;
     return body;
   }
+}
+
+/** The same error, naming the channel it is about (sent in the error frame's `channel`). */
+export function withChannel(err: AitError, channel: string): AitError {
+  if (err.channel === channel) return err;
+  const copy = new AitError(err.code, undefined, {
+    channel,
+    cause: err.cause,
+    ...(err.retryAfterSeconds !== undefined && { retryAfterSeconds: err.retryAfterSeconds }),
+  });
+  copy.message = err.message;
+  return copy;
 }
 
 /** One factory for every coded error (STYLE.md 10). */

@@ -36,6 +36,10 @@ export interface InboundFrame {
   readonly channel: string | undefined;
   /** `data` as sent (string, object, ...); `undefined` when absent. */
   readonly data: unknown;
+  /** V2 `extras` of a published event, when an object. */
+  readonly extras: Record<string, unknown> | undefined;
+  /** V2 client-supplied `message_id` of a published event, when a string. */
+  readonly messageId: string | undefined;
 }
 
 export type DecodeResult = { ok: true; frame: InboundFrame } | { ok: false; reason: string };
@@ -77,6 +81,14 @@ export function decodeFrame(text: string): DecodeResult {
   if (channel !== undefined && channel !== null && typeof channel !== 'string') {
     return { ok: false, reason: 'channel must be a string' };
   }
+  const extras = parsed.extras;
+  if (extras !== undefined && extras !== null && !isPlainObject(extras)) {
+    return { ok: false, reason: 'extras must be an object' };
+  }
+  const messageId = parsed.message_id;
+  if (messageId !== undefined && messageId !== null && typeof messageId !== 'string') {
+    return { ok: false, reason: 'message_id must be a string' };
+  }
   return {
     ok: true,
     frame: {
@@ -84,6 +96,8 @@ export function decodeFrame(text: string): DecodeResult {
       kind: classifyEvent(event),
       channel: typeof channel === 'string' ? channel : undefined,
       data: parsed.data,
+      extras: isPlainObject(extras) ? extras : undefined,
+      messageId: typeof messageId === 'string' ? messageId : undefined,
     },
   };
 }

@@ -61,6 +61,9 @@ export class Connection implements SweepView {
   /** The identity keys the engine indexed this socket under (terminate / revoke lookups). */
   indexKeys: { userId: string | undefined; jti: string | undefined } = { userId: undefined, jti: undefined };
 
+  /** Stateful async frame handlers (subscribe attach, history, resume) run one after another. */
+  #ops: Promise<void> = Promise.resolve();
+  #pendingOps = 0;
   #queue: Array<string | Buffer> = [];
   #queuedBytes = 0;
   readonly #maxBufferedBytes: number;
@@ -99,6 +102,24 @@ export class Connection implements SweepView {
 
   get queuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /**
+   * Runs `op` after every earlier op of this socket settled, so a `sockudo:resume` or an
+   * `until_attach` history request sent right after a subscribe sees the subscribe's attach.
+   */
+  runInOrder(op: () => Promise<void>): Promise<void> {
+    this.#pendingOps++;
+    const next = this.#ops.then(op, op).finally(() => {
+      this.#pendingOps--;
+    });
+    this.#ops = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Ops queued or running (bounded by the callers: a flood of requests must not queue forever). */
+  get pendingOps(): number {
+    return this.#pendingOps;
   }
 
   /** Any inbound traffic: the peer is alive. */

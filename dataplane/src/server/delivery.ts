@@ -309,11 +309,11 @@ export class LocalDelivery {
 
   /**
    * Ends the attach: the socket's window group gets its held appends first (the joiner already
-   * has them individually), then the socket joins the group and gets its buffered frames minus
-   * what `covered` says it already has. Returns how many frames were released, or undefined when
-   * there was no attach (or it overflowed and the socket is being closed).
+   * has them individually), then the socket joins the group. Returns the buffered frames it
+   * still needs (minus what `covered` says it has), for the caller to queue after whatever must
+   * precede them; undefined when there was no attach, or it overflowed (the socket is closing).
    */
-  endAttach(conn: Connection, channel: string, covered: AttachCovered): number | undefined {
+  endAttach(conn: Connection, channel: string, covered: AttachCovered): BufferedFrame[] | undefined {
     const buf = conn.attaching.get(channel);
     if (!buf) return undefined;
     const state = this.#core.registry.get(conn.appId, channel);
@@ -326,9 +326,7 @@ export class LocalDelivery {
     conn.attaching.delete(channel);
     this.#touch(conn.appId, channel);
     if (buf.overflowed) return undefined;
-    const frames: BufferedFrame[] = buf.release(covered);
-    for (const f of frames) this.#core.fanout.queueShared(conn, f.frame);
-    return frames.length;
+    return buf.release(covered);
   }
 
   /** Drops an attach without releasing (the socket unsubscribed or closed). */

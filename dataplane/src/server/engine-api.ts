@@ -1,5 +1,6 @@
 // The socket engine as the REST routes, the ops listener and main.ts see it. The engine
 // (server/engine.ts) implements it; keeping it an interface lets routes be tested in-process.
+import type { CapabilitySet } from '../auth/index.ts';
 import type { ChannelSettingsResolver } from '../channels/settings.ts';
 import type { ChannelSignal } from '../pipeline/message.ts';
 import type { ChannelPublisher } from '../pipeline/publisher.ts';
@@ -47,6 +48,13 @@ export interface ChannelInfo {
   cache?: { event: string; data: string } | null;
 }
 
+/** The verified identity of a connected socket (the actor of a REST mutation with socket_id). */
+export interface SocketIdentity {
+  readonly version: 1 | 2;
+  readonly userId: string | undefined;
+  readonly capabilities: CapabilitySet | undefined;
+}
+
 export interface Engine {
   /** The publish pipeline (REST publish, mutations, history). */
   readonly streams: StreamServices;
@@ -62,6 +70,8 @@ export interface Engine {
   terminateUserConnections(appId: string, userId: string, closeCode?: number): number;
   /** Applies a revocation to live sockets (token_expired 40160 then close 4009); returns closed count. */
   applyRevocation(appId: string, match: { jti?: string; clientId?: string }): number;
+  /** The identity of one open socket of the app on this node, if any. */
+  socketIdentity(appId: string, socketId: string): SocketIdentity | undefined;
   connectionCount(appId?: string): number;
   connectionsByApp(): Record<string, number>;
   channelCount(): number;

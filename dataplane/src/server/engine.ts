@@ -29,7 +29,14 @@ import type { DrainRequest, DrainStatus } from './admin-types.ts';
 import { Connection } from './connection.ts';
 import { ConnectionIndex } from './connection-index.ts';
 import { LocalDelivery } from './delivery.ts';
-import type { ChannelInfo, ChannelSummary, OutboundEvent, SocketEngine, StreamServices } from './engine-api.ts';
+import type {
+  ChannelInfo,
+  ChannelSummary,
+  OutboundEvent,
+  SocketEngine,
+  SocketIdentity,
+  StreamServices,
+} from './engine-api.ts';
 import { Fanout } from './fanout.ts';
 import { memoryStores, type StreamStores } from './streams.ts';
 import { type EngineCore, errorType } from './ws-context.ts';
@@ -469,6 +476,12 @@ class WsEngine implements SocketEngine, EngineCore {
       this.#closeConnection(conn, aitError('AIT_ERR_TOKEN_REVOKED_CLOSE'), { errorFrame: conn.version === 1 });
     }
     return targets.size;
+  }
+
+  socketIdentity(appId: string, socketId: string): SocketIdentity | undefined {
+    const conn = this.#index.bySocketId.get(socketId);
+    if (!conn || conn.appId !== appId) return undefined;
+    return { version: conn.version, userId: conn.userId, capabilities: conn.capabilities };
   }
 
   connectionCount(appId?: string): number {

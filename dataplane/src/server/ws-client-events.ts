@@ -6,9 +6,11 @@
 // sender's member id as `user_id`; elsewhere the verified user id when there is one.
 import { can } from '../auth/index.ts';
 import { allowsClientEvents } from '../channels/names.ts';
-import { aitError } from '../protocol/errors.ts';
+import type { MessageData } from '../messages/model.ts';
+import { aitError, withChannel } from '../protocol/errors.ts';
 import { dataByteLength, type InboundFrame } from '../protocol/frames.ts';
 import type { Connection } from './connection.ts';
+import { toAitError } from './http-util.ts';
 import type { EngineCore } from './ws-context.ts';
 
 export function handleClientEvent(core: EngineCore, conn: Connection, frame: InboundFrame): void {
@@ -52,9 +54,25 @@ export function handleClientEvent(core: EngineCore, conn: Connection, frame: Inb
     return;
   }
   const userId = state.presence ? state.subscribers.get(conn) : conn.userId;
-  const msg = { event: frame.event, channel, data: frame.data, userId };
-  if (state.type.cache) core.cache.set(conn.appId, channel, { event: frame.event, data: frame.data }, core.now());
   const echo = conn.version === 2 && conn.params.echoMessages;
   if (!echo) core.metrics.echoSuppressedTotal.inc({ app_id: conn.appId });
+  if (core.streams.settings.get(conn.appId, channel).history) {
+    // A history channel keeps client events too (a versioned create on versioned channels).
+    core.streams.publisher
+      .publish({
+        appId: conn.appId,
+        channel,
+        event: frame.event,
+        data: (frame.data ?? null) as MessageData,
+        userId,
+        ...(echo ? {} : { excludeSocketId: conn.socketId }),
+      })
+      .catch((err: unknown) => {
+        if (conn.state === 'open') core.fail(conn, withChannel(toAitError(err), channel));
+      });
+    return;
+  }
+  const msg = { event: frame.event, channel, data: frame.data, userId };
+  if (state.type.cache) core.cache.set(conn.appId, channel, { event: frame.event, data: frame.data }, core.now());
   core.fanout.broadcast(conn.appId, state, msg, { excludeSocketId: echo ? undefined : conn.socketId });
 }

@@ -2,13 +2,19 @@
 // the connection's activity. Malformed input gets a non-fatal 4000 (counted) and never
 // escapes as an exception; unknown events are ignored silently (PROTOCOL.md 1.4).
 import type { RawData } from 'ws';
+import { isAiEvent } from '../ai/validate.ts';
 import { aitError } from '../protocol/errors.ts';
 import { decodeFrame } from '../protocol/frames.ts';
 import type { Connection } from './connection.ts';
+import { handleAiEvent } from './ws-ai-events.ts';
 import { handleClientEvent } from './ws-client-events.ts';
 import type { EngineCore } from './ws-context.ts';
+import { handleChannelHistory, handleResume, MAX_HISTORY_REQUESTS } from './ws-history.ts';
 import { handleSignin, handleTokenRefresh } from './ws-identity.ts';
 import { handleSubscribe, handleUnsubscribe } from './ws-subscribe.ts';
+
+/** Stateful async requests (resume, history) one socket may have queued or running. */
+const MAX_PENDING_OPS = 16;
 
 export function dispatchMessage(core: EngineCore, conn: Connection, data: RawData, isBinary: boolean): void {
   if (conn.state !== 'open') return;
@@ -31,6 +37,10 @@ export function dispatchMessage(core: EngineCore, conn: Connection, data: RawDat
       handleClientEvent(core, conn, frame);
       return;
     }
+    if (frame.kind.type === 'unknown' && isAiEvent(frame.event)) {
+      handleAiEvent(core, conn, frame);
+      return;
+    }
     if (frame.kind.type !== 'protocol') return;
     switch (frame.kind.name) {
       case 'ping':
@@ -51,6 +61,31 @@ export function dispatchMessage(core: EngineCore, conn: Connection, data: RawDat
         // `sockudo:auth` is a V2 frame; on V1 it is an unknown event.
         if (conn.version !== 2) return;
         handleTokenRefresh(core, conn, frame.data).catch((err: unknown) => internalError(core, conn, err));
+        return;
+      case 'channel_history':
+        if (conn.version !== 2) return;
+        // At most MAX_HISTORY_REQUESTS queued or running per socket (PROTOCOL.md 6.3).
+        if (conn.historyRequests >= MAX_HISTORY_REQUESTS) {
+          core.fail(conn, aitError('AIT_ERR_HISTORY_CONCURRENCY', { max: MAX_HISTORY_REQUESTS }));
+          return;
+        }
+        conn.historyRequests++;
+        conn
+          .runInOrder(() => handleChannelHistory(core, conn, frame.data))
+          .catch((err: unknown) => internalError(core, conn, err))
+          .finally(() => {
+            conn.historyRequests--;
+          });
+        return;
+      case 'resume':
+        if (conn.version !== 2) return;
+        if (conn.pendingOps >= MAX_PENDING_OPS) {
+          core.fail(conn, aitError('AIT_ERR_GENERIC', { reason: 'too many requests in flight' }));
+          return;
+        }
+        conn
+          .runInOrder(() => handleResume(core, conn, frame.data))
+          .catch((err: unknown) => internalError(core, conn, err));
         return;
     }
   } catch (err) {

@@ -1,6 +1,7 @@
 // pusher:subscribe / pusher:unsubscribe (and the sockudo: forms), in the validation order
-// of PROTOCOL.md 2.2 (rewind and annotation modes are a later issue):
+// of PROTOCOL.md 2.2 (annotation modes are not implemented):
 //   1. channel name (4300);
+//   2. rewind: V2, a history channel, and the `history` capability (4300 / 4009);
 //   4. private-/presence- need `auth`, unless a capability token grants the channel
 //      (decision 8: `subscribe` for private, `subscribe` + `presence` for presence, the
 //      member id then being the token's client id) (4009);
@@ -15,6 +16,7 @@ import { aitError } from '../protocol/errors.ts';
 import { parseSubscribe } from '../protocol/frames.ts';
 import type { Connection } from './connection.ts';
 import type { EngineCore } from './ws-context.ts';
+import { attachChannel } from './ws-history.ts';
 
 export function handleSubscribe(core: EngineCore, conn: Connection, data: unknown): void {
   const parsed = parseSubscribe(data);
@@ -22,7 +24,7 @@ export function handleSubscribe(core: EngineCore, conn: Connection, data: unknow
     core.fail(conn, aitError('AIT_ERR_INVALID_CHANNEL', { reason: parsed.reason }));
     return;
   }
-  const { channel, auth, channelData } = parsed.req;
+  const { channel, auth, channelData, rewind } = parsed.req;
   const limits = conn.app.limits;
 
   const name = validateChannelName(channel, limits.maxChannelNameLength);
@@ -31,6 +33,22 @@ export function handleSubscribe(core: EngineCore, conn: Connection, data: unknow
     return;
   }
   const type = name.type;
+
+  // 2. rewind is V2-only, needs history on the channel and, for tokens, the history capability.
+  const settings = core.streams.settings.get(conn.appId, channel);
+  if (rewind !== undefined) {
+    if (conn.version !== 2 || !settings.history) {
+      core.fail(
+        conn,
+        aitError('AIT_ERR_HISTORY_UNAVAILABLE', { reason: 'rewind needs protocol 2 and channel history' }),
+      );
+      return;
+    }
+    if (!can(conn.capabilities, 'history', channel)) {
+      core.fail(conn, aitError('AIT_ERR_NOT_PERMITTED', { reason: 'history not granted for this channel' }));
+      return;
+    }
+  }
 
   const owner = serverToUserId(channel);
   if (owner !== undefined && (!conn.signedIn || conn.userId !== owner)) {
@@ -100,6 +118,10 @@ export function handleSubscribe(core: EngineCore, conn: Connection, data: unknow
     return;
   }
 
+  // V2 sockets on history channels are attached: live frames wait until the ack (with its
+  // attach serial) and any rewind went out (ws-history.ts).
+  const attach = conn.version === 2 && settings.history;
+  if (attach) core.delivery.beginAttach(conn, channel);
   const r = core.registry.subscribe(conn.appId, channel, conn, member);
   conn.channels.add(channel);
   if (requiresAuth(type)) conn.authenticated = true;
@@ -108,14 +130,24 @@ export function handleSubscribe(core: EngineCore, conn: Connection, data: unknow
   if (r.created) core.metrics.activeChannels.inc(labels);
   const state = core.registry.get(conn.appId, channel);
   if (!state) return;
-  core.send(conn, conn.wire.subscriptionSucceeded(channel, state.presence?.snapshot()));
+  if (attach) {
+    const presence = state.presence?.snapshot();
+    void conn
+      .runInOrder(() => attachChannel(core, conn, channel, settings, presence, rewind))
+      .catch((err: unknown) => {
+        conn.log.error({ err, channel }, 'attach failed');
+        core.delivery.abortAttach(conn, channel);
+      });
+  } else {
+    core.send(conn, conn.wire.subscriptionSucceeded(channel, state.presence?.snapshot()));
+  }
   if (r.memberAdded && member) {
     const { id, info } = member;
     core.fanout.broadcastEncoded(conn.appId, state, (v) => core.wires[v].memberAdded(channel, id, info), {
       excludeSocketId: conn.socketId,
     });
   }
-  if (type.cache) {
+  if (type.cache && !attach) {
     const cached = core.cache.get(conn.appId, channel, core.now());
     core.send(
       conn,
@@ -137,6 +169,8 @@ export function handleUnsubscribe(core: EngineCore, conn: Connection, data: unkn
 /** Unsubscribes one socket from one channel (explicit, or on close); sends member_removed when due. */
 export function removeSubscription(core: EngineCore, conn: Connection, channel: string): void {
   if (!conn.channels.delete(channel)) return;
+  core.delivery.abortAttach(conn, channel);
+  conn.attachSerials.delete(channel);
   const r = core.registry.unsubscribe(conn.appId, channel, conn);
   if (!r.removed || !r.type) return;
   const labels = { app_id: conn.appId, channel_type: r.type.label };

@@ -12,7 +12,14 @@ import type { ChannelSignal } from '../../pipeline/message.ts';
 import { ChannelPublisher } from '../../pipeline/publisher.ts';
 import { ChannelReads } from '../../pipeline/reads.ts';
 import type { DrainRequest, DrainStatus } from '../admin-types.ts';
-import type { ChannelInfo, ChannelSummary, OutboundEvent, SocketEngine, StreamServices } from '../engine-api.ts';
+import type {
+  ChannelInfo,
+  ChannelSummary,
+  OutboundEvent,
+  SocketEngine,
+  SocketIdentity,
+  StreamServices,
+} from '../engine-api.ts';
 import { memoryStores } from '../streams.ts';
 
 const DEFAULT_CONFIG = { apps: [{ id: 'app-id', key: 'app-key', secret: 'app-secret' }] };
@@ -123,6 +130,14 @@ export class FakeEngine implements SocketEngine {
   applyRevocation(appId: string, match: { jti?: string; clientId?: string }): number {
     this.revoked.push({ appId, ...match });
     return 2;
+  }
+
+  /** socketId → identity, for mutation actors. */
+  readonly sockets = new Map<string, SocketIdentity & { appId: string }>();
+
+  socketIdentity(appId: string, socketId: string): SocketIdentity | undefined {
+    const s = this.sockets.get(socketId);
+    return s && s.appId === appId ? s : undefined;
   }
 
   connectionCount(appId?: string): number {

@@ -5,6 +5,16 @@ import type { ResolvedApp } from '../../config/load.ts';
 import { type AitError, aitError } from '../../protocol/errors.ts';
 import { errorResponse, toAitError } from '../http-util.ts';
 import { handleChannel, handleChannels, handleChannelUsers, handleTerminateConnections } from './channels.ts';
+import { handleHistory, handleHistoryPurge, handleHistoryReset, handleHistoryState } from './history.ts';
+import {
+  handleAppend,
+  handleAppendBatch,
+  handleDelete,
+  handleGetMessage,
+  handleGetVersions,
+  handleSummary,
+  handleUpdate,
+} from './messages.ts';
 import { handleBatchEvents, handleEvents } from './publish.ts';
 import { handleRevocation } from './revocations.ts';
 import { matchRoute, type RouteName } from './routes.ts';
@@ -18,6 +28,17 @@ const HANDLERS: Record<RouteName, RouteHandler> = {
   channel_users: handleChannelUsers,
   terminate_connections: handleTerminateConnections,
   revocations: handleRevocation,
+  message: handleGetMessage,
+  message_versions: handleGetVersions,
+  message_update: handleUpdate,
+  message_delete: handleDelete,
+  message_append: handleAppend,
+  message_summary: handleSummary,
+  appends: handleAppendBatch,
+  history: handleHistory,
+  history_state: handleHistoryState,
+  history_reset: handleHistoryReset,
+  history_purge: handleHistoryPurge,
 };
 
 /** Maps a failed verification to its catalogue error (auth_failed, invalid_input, forbidden). */

@@ -9,12 +9,24 @@ export type RouteName =
   | 'channel'
   | 'channel_users'
   | 'terminate_connections'
-  | 'revocations';
+  | 'revocations'
+  | 'message'
+  | 'message_versions'
+  | 'message_update'
+  | 'message_delete'
+  | 'message_append'
+  | 'message_summary'
+  | 'appends'
+  | 'history'
+  | 'history_state'
+  | 'history_reset'
+  | 'history_purge';
 
 export interface RouteParams {
   appId: string;
   channel?: string;
   userId?: string;
+  messageSerial?: string;
 }
 
 export type RouteMatch =
@@ -38,6 +50,37 @@ const ROUTES: readonly RouteDef[] = [
   { route: 'channel_users', method: 'GET', segments: ['channels', ':channel', 'users'] },
   { route: 'terminate_connections', method: 'POST', segments: ['users', ':userId', 'terminate_connections'] },
   { route: 'revocations', method: 'POST', segments: ['revocations'] },
+  { route: 'appends', method: 'POST', segments: ['appends'] },
+  { route: 'message', method: 'GET', segments: ['channels', ':channel', 'messages', ':messageSerial'] },
+  {
+    route: 'message_versions',
+    method: 'GET',
+    segments: ['channels', ':channel', 'messages', ':messageSerial', 'versions'],
+  },
+  {
+    route: 'message_update',
+    method: 'POST',
+    segments: ['channels', ':channel', 'messages', ':messageSerial', 'update'],
+  },
+  {
+    route: 'message_delete',
+    method: 'POST',
+    segments: ['channels', ':channel', 'messages', ':messageSerial', 'delete'],
+  },
+  {
+    route: 'message_append',
+    method: 'POST',
+    segments: ['channels', ':channel', 'messages', ':messageSerial', 'append'],
+  },
+  {
+    route: 'message_summary',
+    method: 'POST',
+    segments: ['channels', ':channel', 'messages', ':messageSerial', 'summary'],
+  },
+  { route: 'history', method: 'GET', segments: ['channels', ':channel', 'history'] },
+  { route: 'history_state', method: 'GET', segments: ['channels', ':channel', 'history', 'state'] },
+  { route: 'history_reset', method: 'POST', segments: ['channels', ':channel', 'history', 'reset'] },
+  { route: 'history_purge', method: 'POST', segments: ['channels', ':channel', 'history', 'purge'] },
 ];
 
 function decode(segment: string): string | undefined {
@@ -67,6 +110,7 @@ export function matchRoute(method: string, rawPath: string): RouteMatch {
         if (value === undefined) return { kind: 'bad_path', reason: `malformed percent-encoding in ${want.slice(1)}` };
         if (value === '') ok = false;
         else if (want === ':channel') params.channel = value;
+        else if (want === ':messageSerial') params.messageSerial = value;
         else params.userId = value;
       } else if (want !== got) ok = false;
     }
