@@ -39,6 +39,11 @@ export class OrderingGate {
     return this.#lanes.size;
   }
 
+  /** Visits every key with work queued or running (bounded by the active keys). */
+  forEachLane(visit: (key: string, depth: number) => void): void {
+    for (const [key, lane] of this.#lanes) visit(key, lane.depth);
+  }
+
   depthOf(key: string): number {
     return this.#lanes.get(key)?.depth ?? 0;
   }
@@ -76,6 +81,8 @@ export class OrderingGate {
   async idle(): Promise<void> {
     while (this.#lanes.size > 0) {
       await Promise.all([...this.#lanes.values()].map((l) => l.tail));
+      // Let the settle handlers drop the finished lanes before looking again.
+      await new Promise((r) => setImmediate(r));
     }
   }
 }

@@ -181,6 +181,31 @@ export class ChannelPublisher {
     return this.#d.gate.pending;
   }
 
+  /** Queued operations per app (the `history_queue_depth` gauge). */
+  pendingByApp(): Map<string, number> {
+    const out = new Map<string, number>();
+    this.#d.gate.forEachLane((key, depth) => {
+      const sep = key.indexOf(':');
+      const len = Number(key.slice(0, sep));
+      const app = key.slice(sep + 1, sep + 1 + len);
+      out.set(app, (out.get(app) ?? 0) + depth);
+    });
+    return out;
+  }
+
+  /** Resolves once every queued publish and mutation has settled, or after `timeoutMs`. */
+  async idle(timeoutMs: number): Promise<number> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#d.gate.idle(),
+      new Promise<void>((r) => {
+        timer = setTimeout(r, timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    return this.#d.gate.pending;
+  }
+
   // --- publish -------------------------------------------------------------------------------
 
   /**

@@ -89,6 +89,8 @@ export interface SocketEngine extends Engine {
   handleUpgrade(req: import('node:http').IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): void;
   /** Delivers every held rollup append now (graceful shutdown); returns how many deliveries. */
   flushRollups(): number;
+  /** The rollup engine's counters (tracked streams, held bytes, windows holding appends). */
+  rollupStats(): { activeStreams: number; heldBytes: number; pendingWindows: number };
   /** Stops timers and closes every socket (1001); used after a drain or in tests. */
   close(): Promise<void>;
 }

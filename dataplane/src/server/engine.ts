@@ -517,6 +517,11 @@ class WsEngine implements SocketEngine, EngineCore {
     return this.delivery.drain();
   }
 
+  rollupStats(): { activeStreams: number; heldBytes: number; pendingWindows: number } {
+    const s = this.delivery.rollupStats;
+    return { activeStreams: s.activeStreams, heldBytes: s.heldBytes, pendingWindows: s.pendingWindows };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

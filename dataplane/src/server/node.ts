@@ -7,8 +7,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { OrphanJanitor } from '../ai/janitor.ts';
 import { MemoryRevocationStore, type RevocationStore, revocationTtlMs, verifySignedRequest } from '../auth/index.ts';
+import { ChannelSettingsResolver } from '../channels/settings.ts';
 import type { ResolvedConfig } from '../config/load.ts';
+import { PolicySource } from '../config/policy-source.ts';
 import { createLogger } from '../logger.ts';
 import { createMetrics, type Metrics } from '../metrics/registry.ts';
 import type { AdminStatus } from './admin-types.ts';
@@ -16,16 +19,22 @@ import { createEngine as createSocketEngine, type EngineDeps } from './engine.ts
 import type { SocketEngine } from './engine-api.ts';
 import { createOpsServer } from './ops.ts';
 import { condition, Readiness } from './ops-readiness.ts';
+import { PipelineGauges } from './pipeline-gauges.ts';
 import { createPublicServer } from './public-server.ts';
 import { createRestHandler } from './rest/handler.ts';
 import { type IdempotencyStore, MemoryIdempotencyStore } from './rest/idempotency.ts';
 import { RateLimiter } from './rest/rate-limit.ts';
 import type { RestMetrics } from './rest/types.ts';
+import { memoryStores, type StreamStores } from './streams.ts';
 
 export interface NodeOptions {
   logger?: Logger;
   metrics?: Metrics;
   now?: () => number;
+  /** The stores of the publish pipeline; default: every store in memory (single node). */
+  stores?: StreamStores;
+  /** Where committed messages go (the horizontal transport in a cluster); default: local delivery. */
+  broadcast?: EngineDeps['broadcast'];
   /** Reported by /admin/status; defaults to package.json's version. */
   version?: string;
   revocations?: RevocationStore;
@@ -47,6 +56,8 @@ export interface RunningNode {
   engine: SocketEngine;
   metrics: Metrics;
   readiness: Readiness;
+  policies: PolicySource;
+  janitor: OrphanJanitor;
   /**
    * Stops the node. Graceful by default: readiness goes false, the engine drains (clients get
    * 4200) for at most `budgetMs` (default: the shutdown grace period minus a margin), then
@@ -132,7 +143,59 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
   const idempotency = opts.idempotency ?? new MemoryIdempotencyStore();
   const version = opts.version ?? packageVersion();
   const createEngine = opts.createEngine ?? createSocketEngine;
-  const engine = createEngine({ config, metrics, logger, revocations, now });
+  const stores = opts.stores ?? memoryStores(config, now);
+  const settings = new ChannelSettingsResolver(config, []);
+  const engine = createEngine({
+    config,
+    metrics,
+    logger,
+    revocations,
+    now,
+    stores,
+    settings,
+    ...(opts.broadcast && { broadcast: opts.broadcast }),
+  });
+  const streams = engine.streams;
+  const policies = new PolicySource({
+    file: config.channelPolicies.file,
+    inline: config.channelPolicies.policies,
+    intervalMs: config.channelPolicies.reloadIntervalMs,
+    apply: (p) => {
+      streams.settings.setPolicies(p);
+      metrics.channelPolicies.set(p.length);
+    },
+    onReload: (result) => metrics.channelPolicyReloadsTotal.inc({ result }),
+    logger,
+    now,
+  });
+  try {
+    await policies.start();
+  } catch (err) {
+    await engine.close();
+    throw err;
+  }
+  const janitor = new OrphanJanitor({
+    nodeId: config.nodeId,
+    now,
+    registry: streams.stores.activeStreams,
+    claims: streams.stores.jobClaims,
+    versions: streams.stores.versions,
+    publisher: streams.publisher,
+    orphanTtlMs: config.aiTransport.orphanTtlMs,
+    intervalMs: config.aiTransport.janitorIntervalMs,
+    storeTimeoutMs: config.history.writeTimeoutMs,
+    metrics,
+    logger,
+  });
+  if (config.aiTransport.enabled) janitor.start();
+  const gauges = new PipelineGauges(
+    streams,
+    () => engine.rollupStats(),
+    metrics,
+    logger,
+    config.history.writeTimeoutMs,
+  );
+  gauges.start();
 
   const httpMetrics = restMetrics(metrics);
   let stopping = false;
@@ -170,7 +233,14 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
   const readiness = new Readiness()
     .add(condition('config', () => true, 'configuration not loaded'))
     .add(condition('listeners', () => publicServer.listening && opsServer.listening, 'listeners are not up'))
-    .add(condition('draining', () => !draining(), 'node is draining'));
+    .add(condition('draining', () => !draining(), 'node is draining'))
+    .add({
+      name: 'stores',
+      check: async () =>
+        (await streams.stores.ping())
+          ? { ok: true }
+          : { ok: false, reason: `${streams.stores.kind} stores unreachable` },
+    });
   const status = async (): Promise<AdminStatus> => ({
     nodeId: config.nodeId,
     version,
@@ -181,7 +251,15 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
     connectionsByApp: engine.connectionsByApp(),
     channels: engine.channelCount(),
     drain: engine.drainStatus(),
+    history: gauges.health(),
+    pipeline: gauges.pipeline(),
+    policies: policies.status(),
   });
+  const flush = async (timeoutMs: number) => {
+    const deliveredRollups = engine.flushRollups();
+    const pendingWrites = await streams.publisher.idle(timeoutMs);
+    return { deliveredRollups, pendingWrites };
+  };
   const opsServer = createOpsServer({
     ...(config.metrics.enabled && { metrics: metrics.registry }),
     readiness,
@@ -190,6 +268,8 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
       token: config.ops.resolvedAdminToken,
       engine,
       status,
+      flush,
+      policies,
       onDrain: (req) => logger.warn({ drain: req }, 'drain started by the admin API'),
     },
   });
@@ -201,6 +281,9 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
     opsAddress = await listen(opsServer, config.ops.port, config.ops.host);
   } catch (err) {
     await closeServer(publicServer, 0);
+    janitor.stop();
+    policies.stop();
+    gauges.stop();
     await engine.close();
     throw new Error('while opening the listeners', { cause: err });
   }
@@ -221,15 +304,22 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
         const after = engine.drainStatus();
         logger.info({ remaining: after?.remainingConnections ?? 0, closed: after?.closedConnections ?? 0 }, 'drained');
       }
-      // Stop accepting first, then close the sockets, then wait for in-flight REST requests.
+      // Stop accepting first; deliver what the rollup holds and let queued writes finish while
+      // sockets are still open; then close the sockets and wait for in-flight REST requests.
       const publicClosed = closeServer(publicServer, 1000);
+      janitor.stop();
+      policies.stop();
+      const flushed = await flush(1000);
+      if (flushed.pendingWrites > 0) logger.warn(flushed, 'writes still queued at shutdown');
       await engine.close();
       await publicClosed;
       await closeServer(opsServer, 500);
+      gauges.stop();
+      await streams.stores.close();
       logger.info('data plane stopped');
     })();
     return stopped;
   };
 
-  return { publicAddress, opsAddress, engine, metrics, readiness, stop };
+  return { publicAddress, opsAddress, engine, metrics, readiness, policies, janitor, stop };
 }

@@ -14,6 +14,9 @@ const status: AdminStatus = {
   connectionsByApp: {},
   channels: 0,
   drain: null,
+  history: { store: 'memory', reachable: true, degradedChannels: 0, resetRequiredChannels: 0 },
+  pipeline: { queueDepth: 0, rollupActiveStreams: 0, rollupHeldBytes: 0, rollupPendingWindows: 0 },
+  policies: { source: 'inline', file: null, count: 0, hash: '', generation: 1, lastLoadedAtMs: 0, lastError: null },
 };
 
 function admin(token: string | null = TOKEN, engine = new FakeEngine()) {

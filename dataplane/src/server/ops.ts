@@ -37,10 +37,10 @@ export interface OpsServerOptions {
 /** Routes one ops request to its response; exported for in-process tests. */
 export async function routeOps(opts: OpsServerOptions, req: IncomingMessage): Promise<HttpResponse> {
   const method = req.method ?? 'GET';
-  const { rawPath } = splitTarget(req.url);
+  const { rawPath, rawQuery } = splitTarget(req.url);
   if (isAdminPath(rawPath)) {
     const body = method === 'POST' ? await readBody(req, ADMIN_BODY_LIMIT) : Buffer.alloc(0);
-    return handleAdmin(opts.admin, method, rawPath, req.headers, body);
+    return handleAdmin(opts.admin, method, rawPath, req.headers, body, rawQuery);
   }
   const probe = rawPath === '/metrics' || rawPath === '/livez' || rawPath === '/readyz';
   if (!probe) return errorResponse(aitError('AIT_ERR_NOT_FOUND', { reason: 'no such route' }));

@@ -98,6 +98,10 @@ export class FakeEngine implements SocketEngine {
     return 0;
   }
 
+  rollupStats(): { activeStreams: number; heldBytes: number; pendingWindows: number } {
+    return { activeStreams: 0, heldBytes: 0, pendingWindows: 0 };
+  }
+
   listChannels(appId: string, prefix?: string): ChannelSummary[] {
     const out: ChannelSummary[] = [];
     for (const [name, ch] of this.channels.get(appId) ?? []) {
