@@ -282,6 +282,40 @@ describe('RollupScheduler bounds', () => {
     expect(s.stats()).toMatchObject({ appendsReceived: 3, appendsDelivered: 2 });
   });
 
+  it('flushBefore delivers, in order, the held appends of other streams that come earlier', () => {
+    type M = { s: number };
+    const s = new RollupScheduler<M>();
+    const order = (m: M) => m.s;
+    const app = (serial: number): RollupInput<M> => ({
+      action: 'append',
+      fragment: `f${serial}`,
+      message: { s: serial },
+    });
+    s.offer(key('a'), app(1), [40], 0); // immediate
+    s.offer(key('b'), app(2), [40], 0); // immediate
+    s.offer(key('a'), app(3), [40], 1); // held
+    s.offer(key('b'), app(4), [40], 2); // held
+    s.offer(key('a'), app(6), [40], 3); // held: a's latest is 6
+    const out = s.flushBefore('app', 'private-ai-x', 40, 5, order, 4);
+    expect(out.map((d) => [d.key.messageSerial, d.message.s, d.fragment, d.reason])).toEqual([['b', 4, 'f4', 'flush']]);
+    // a (latest 6) stays held; another window or channel is untouched.
+    expect(s.flushBefore('app', 'private-ai-x', 100, 99, order, 4)).toEqual([]);
+    expect(s.flushChannelWindow('app', 'private-ai-x', 40, order, 5).map((d) => d.message.s)).toEqual([6]);
+    expect(s.isTracked(key('a'), 40)).toBe(true);
+  });
+
+  it('dropChannel forgets a channel without delivering and reports what it dropped', () => {
+    const s = new RollupScheduler<string>();
+    s.offer(key('m1'), ap('a'), [40], 0);
+    s.offer(key('m1'), ap('b'), [40], 1);
+    s.offer(key('m2', 'other'), ap('x'), [40], 0);
+    s.offer(key('m2', 'other'), ap('y'), [40], 1);
+    expect(s.dropChannel('app', 'private-ai-x')).toBe(1);
+    expect(s.isTracked(key('m1'), 40)).toBe(false);
+    expect(brief(s.tick(100).deliveries)).toEqual([[40, 'deadline', 'y', 1]]);
+    expect(s.activeStreamsByApp()).toEqual(new Map([['app', 1]]));
+  });
+
   it('rejects bad options', () => {
     expect(() => new RollupScheduler({ maxHeldBytes: -1 })).toThrow(TypeError);
   });
