@@ -75,3 +75,15 @@ export function parseData(f: { data?: unknown }): Record<string, unknown> {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Signs a socket in as `id` (pusher:signin over HMAC), optionally with a capability object. */
+export async function signin(
+  c: TestWsClient & { socketId: string },
+  id: string,
+  capabilities?: Record<string, string[]>,
+): Promise<void> {
+  const userData = JSON.stringify(capabilities ? { id, capabilities } : { id });
+  const sig = createHmac('sha256', APP.secret).update(`${c.socketId}::user::${userData}`).digest('hex');
+  c.send({ event: 'sockudo:signin', data: { user_data: userData, auth: `${APP.key}:${sig}` } });
+  await c.waitForEvent(/signin_success$/);
+}
