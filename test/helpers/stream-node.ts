@@ -1,8 +1,16 @@
 // A real data-plane node (startNode: engine, pipeline, REST, ops) on loopback for the streaming
 // suites, plus what a test needs to drive it: signed REST calls, channel auth, V2/V1 sockets.
 import { createHmac } from 'node:crypto';
-import { type RunningNode, startNode } from '../../dataplane/src/server/node.ts';
-import { APP, type HttpResult, signed, silentLogger, testConfig } from '../integration/rest-helpers.ts';
+import { type NodeOptions, type RunningNode, startNode } from '../../dataplane/src/server/node.ts';
+import {
+  ADMIN_TOKEN,
+  APP,
+  type HttpResult,
+  http,
+  signed,
+  silentLogger,
+  testConfig,
+} from '../integration/rest-helpers.ts';
 import { TestWsClient } from './ws-client.ts';
 
 export { APP };
@@ -20,6 +28,8 @@ export interface StreamNode {
   socket(query?: Record<string, string>): Promise<TestWsClient & { socketId: string }>;
   /** HMAC auth for a private channel subscription. */
   auth(socketId: string, channel: string): string;
+  /** An admin API call on the ops port (bearer token). */
+  admin(method: string, path: string, body?: unknown): Promise<HttpResult>;
   stop(): Promise<void>;
 }
 
@@ -31,8 +41,11 @@ export function messagePath(channel: string, ms: string, tail = ''): string {
   return `/apps/${APP.id}/channels/${encodeURIComponent(channel)}/messages/${encodeURIComponent(ms)}${tail}`;
 }
 
-export async function startStreamNode(overrides: Record<string, unknown> = {}): Promise<StreamNode> {
-  const node = await startNode(testConfig({ ...AI_CONFIG, ...overrides }), { logger: silentLogger() });
+export async function startStreamNode(
+  overrides: Record<string, unknown> = {},
+  opts: Omit<NodeOptions, 'logger'> = {},
+): Promise<StreamNode> {
+  const node = await startNode(testConfig({ ...AI_CONFIG, ...overrides }), { logger: silentLogger(), ...opts });
   const port = node.publicAddress.port;
   const rest = (method: string, target: string, body?: unknown, headers?: Record<string, string>) => {
     // A query in the target is signed with the request (PROTOCOL.md 2.5).
@@ -53,6 +66,14 @@ export async function startStreamNode(overrides: Record<string, unknown> = {}): 
     auth(socketId, channel) {
       return `${APP.key}:${createHmac('sha256', APP.secret).update(`${socketId}:${channel}`).digest('hex')}`;
     },
+    admin: (method, path, body) =>
+      http({
+        port: node.opsAddress.port,
+        method,
+        path,
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      }),
     stop: () => node.stop({ drain: false }),
   };
 }

@@ -124,7 +124,10 @@ describe('limits', () => {
       (await sn.publish({ name, channel: ch, data: '', extras })).json();
     expect(await bad({ ai: { transport: { nope: 'x' } } })).toMatchObject({ ai_code: 104000, status: 400 });
     expect(await bad({ ai: { transport: { role: 'wizard' } } })).toMatchObject({ ai_code: 104000 });
-    expect(await bad({ ai: { transport: { model: 'm'.repeat(300) } } })).toMatchObject({ ai_code: 104001, status: 413 });
+    expect(await bad({ ai: { transport: { model: 'm'.repeat(300) } } })).toMatchObject({
+      ai_code: 104001,
+      status: 413,
+    });
     expect(await bad({ ai: { other: {} } })).toMatchObject({ ai_code: 104000 });
     expect(await bad({ ai: { transport: { status: 'streaming' } } }, 'ai-output', 'not-ai')).toMatchObject({
       ai_code: 104003,

@@ -4,8 +4,8 @@
 // positions, disabled recovery and missing positions get their documented answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageReducer } from '../../dataplane/src/messages/reducer.ts';
-import type { Frame, TestWsClient } from '../helpers/ws-client.ts';
 import { APP, parseData, type StreamNode, startStreamNode, subscribePrivate } from '../helpers/stream-node.ts';
+import type { Frame, TestWsClient } from '../helpers/ws-client.ts';
 
 let sn: StreamNode;
 beforeAll(async () => {

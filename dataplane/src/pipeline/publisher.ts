@@ -622,12 +622,15 @@ export class ChannelPublisher {
         { appId, previousStreamId: result.previousStreamId, newStreamId: result.newStreamId, by: req.requestedBy },
         'channel history reset',
       );
+      // Subscribers know the stream id their frames carry: the version stream on versioned
+      // channels, the history stream otherwise.
+      const ids = this.#d.settings.get(appId, channel).versioned ? versions : result;
       this.#d.deliver({
         kind: 'reset',
         appId,
         channel,
-        previousStreamId: versions.previousStreamId,
-        newStreamId: versions.newStreamId,
+        previousStreamId: ids.previousStreamId,
+        newStreamId: ids.newStreamId,
       });
       return result;
     });
