@@ -3,6 +3,7 @@
 // ai-input/ai-cancel over WebSocket (identity, stamping, anti-spoof), idempotency by message_id
 // and op_id, and mutation authorization by socket.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueCapabilityToken } from '../../dataplane/src/auth/index.ts';
 import { MessageReducer } from '../../dataplane/src/messages/reducer.ts';
 import {
   APP,
@@ -288,5 +289,69 @@ describe('mutation authorization and errors', () => {
     reducer.seed(item);
     expect(reducer.get(ms)?.data).toBe('ab');
     await sn.mutate(channel, ms, 'update', { extras: tx('complete') });
+  });
+});
+
+describe('a producer streaming appends over its WebSocket', () => {
+  // Default AI limits here (the suite's node caps appends per message at 5).
+  let sn: StreamNode;
+  beforeAll(async () => {
+    sn = await startStreamNode();
+  });
+  afterAll(async () => {
+    await sn?.stop();
+  });
+  const create = async (channel: string) => {
+    const r = await sn.publish({ name: 'ai-output', channel, data: '', extras: tx('streaming') });
+    return ((r.json().channels as Record<string, Record<string, unknown>>)[channel] as Record<string, unknown>)
+      .message_serial as string;
+  };
+  it('applies sockudo:append in order with acks, needs message-append-any, and dedupes op_id', async () => {
+    const channel = 'private-ai-producer';
+    const token = await issueCapabilityToken(APP, {
+      clientId: 'agent-1',
+      // The token claim maps channel patterns to operations (PROTOCOL.md 2.4).
+      capabilities: { 'private-ai-*': ['subscribe', 'publish', 'message-append-any'] },
+      ttlSeconds: 600,
+      nowMs: Date.now(),
+    });
+    const producer = await sn.socket({ protocol: '2', token });
+    expect((await producer.subscribe(channel, {}, 'sockudo')).event).toBe('sockudo_internal:subscription_succeeded');
+    const viewer = await sn.socket({ protocol: '2', append_rollup_window: '0' });
+    await subscribePrivate(sn, viewer, channel);
+    const ms = await create(channel);
+    const parts = Array.from({ length: 50 }, (_, i) => `w${i} `);
+    parts.forEach((data, i) => {
+      producer.send({ event: 'sockudo:append', data: { channel, message_serial: ms, data, id: `a${i}` } });
+    });
+    const lastAck = await producer.waitFor((f) => f.event === 'sockudo:append_ack' && parseData(f).id === 'a49');
+    expect(parseData(lastAck)).toMatchObject({ status: 'applied', message_serial: ms, action: 'append' });
+    const item = (await sn.rest('GET', messagePath(channel, ms))).json().item as Record<string, unknown>;
+    expect(item.data).toBe(parts.join(''));
+    await viewer.waitFor((f) => f.event === 'sockudo:message.append' && f.data === 'w49 ');
+    const r = new MessageReducer('delta');
+    for (const f of viewer.frames) r.apply(f);
+    expect(r.get(ms)?.data).toBe(parts.join(''));
+    // op_id makes a resent append a duplicate.
+    producer.send({ event: 'sockudo:append', data: { channel, message_serial: ms, data: '!', op_id: 'o1', id: 'd1' } });
+    producer.send({ event: 'sockudo:append', data: { channel, message_serial: ms, data: '!', op_id: 'o1', id: 'd2' } });
+    const dup = await producer.waitFor((f) => f.event === 'sockudo:append_ack' && parseData(f).id === 'd2');
+    expect(parseData(dup).status).toBe('duplicate');
+    // A viewer without the grant is refused (93002); a bad frame is 4000.
+    viewer.send({ event: 'sockudo:append', data: { channel, message_serial: ms, data: 'x' } });
+    const denied = await viewer.waitForEvent('sockudo:error');
+    expect(denied.channel).toBe(channel);
+    expect(parseData(denied)).toMatchObject({ code: 4000 });
+    expect(parseData(denied).message).toBe('mutations not permitted on this channel');
+    producer.send({ event: 'sockudo:append', data: { channel, data: 'x' } });
+    expect(parseData(await producer.waitForEvent('sockudo:error')).code).toBe(4000);
+    const info = await sn.rest('GET', `/apps/${APP.id}/channels/${channel}`);
+    expect(info.json().ai).toMatchObject({ active_streams: 1, message_count: 1, last_history_serial: 1 });
+    await sn.mutate(channel, ms, 'update', { extras: tx('complete') });
+    expect((await sn.rest('GET', `/apps/${APP.id}/channels/${channel}`)).json().ai).toMatchObject({
+      active_streams: 0,
+    });
+    producer.close();
+    viewer.close();
   });
 });

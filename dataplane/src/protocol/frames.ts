@@ -18,6 +18,7 @@ export const CLIENT_PROTOCOL_EVENTS = [
   'auth',
   'channel_history',
   'resume',
+  'append',
 ] as const;
 export type ClientProtocolEvent = (typeof CLIENT_PROTOCOL_EVENTS)[number];
 

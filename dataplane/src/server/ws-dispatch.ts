@@ -7,6 +7,7 @@ import { aitError } from '../protocol/errors.ts';
 import { decodeFrame } from '../protocol/frames.ts';
 import type { Connection } from './connection.ts';
 import { handleAiEvent } from './ws-ai-events.ts';
+import { handleAppend } from './ws-append.ts';
 import { handleClientEvent } from './ws-client-events.ts';
 import type { EngineCore } from './ws-context.ts';
 import { handleChannelHistory, handleResume, MAX_HISTORY_REQUESTS } from './ws-history.ts';
@@ -76,6 +77,9 @@ export function dispatchMessage(core: EngineCore, conn: Connection, data: RawDat
           .finally(() => {
             conn.historyRequests--;
           });
+        return;
+      case 'append':
+        handleAppend(core, conn, frame.data);
         return;
       case 'resume':
         if (conn.version !== 2) return;

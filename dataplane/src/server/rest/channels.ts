@@ -34,8 +34,8 @@ export function handleChannels(ctx: RouteContext): HttpResponse {
   return json(200, { channels });
 }
 
-/** GET /apps/{id}/channels/{ch}?info=subscription_count,user_count,cache */
-export function handleChannel(ctx: RouteContext): HttpResponse {
+/** GET /apps/{id}/channels/{ch}?info=subscription_count,user_count,cache; AI channels add `ai` (7.6). */
+export async function handleChannel(ctx: RouteContext): Promise<HttpResponse> {
   const channel = channelParam(ctx);
   const info = parseInfo(ctx.query.get('info') ?? undefined, ['subscription_count', 'user_count', 'cache']);
   if (!info.ok) throw info.error;
@@ -43,12 +43,25 @@ export function handleChannel(ctx: RouteContext): HttpResponse {
     throw invalid('info=user_count is only available for presence channels');
   }
   const state = ctx.deps.engine.channelInfo(ctx.app.id, channel);
-  const body: { occupied: boolean; subscription_count?: number; user_count?: number; cache?: unknown } = {
+  const body: { occupied: boolean; subscription_count?: number; user_count?: number; cache?: unknown; ai?: unknown } = {
     occupied: state.occupied,
   };
   if (info.value.subscriptionCount) body.subscription_count = state.subscriptionCount;
   if (info.value.userCount) body.user_count = state.userCount ?? 0;
   if (info.value.cache && channelType(channel).cache) body.cache = state.cache ?? null;
+  const streams = ctx.deps.engine.streams;
+  const settings = streams.settings.get(ctx.app.id, channel);
+  if (settings.ai && settings.versioned) {
+    const [versions, history] = await Promise.all([
+      streams.reads.versionState(ctx.app.id, channel),
+      streams.reads.historyState(ctx.app.id, channel),
+    ]);
+    body.ai = {
+      active_streams: versions.openStreaming,
+      last_history_serial: history.nextSerial > 1 ? history.nextSerial - 1 : null,
+      message_count: versions.messageCount,
+    };
+  }
   return json(200, body);
 }
 
