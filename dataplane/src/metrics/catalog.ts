@@ -260,6 +260,14 @@ export const METRICS = [
     help: 'Time from the first held append of a coalesced delivery to its delivery, in milliseconds (about the window W; alert when p99.9 > W + 5 ms).',
   },
   {
+    name: 'rollup_flush_lateness_ms',
+    type: 'histogram',
+    group: 'ai',
+    labels: A,
+    buckets: [0.5, 1, 2, 3, 5, 10, 25, 50, 100],
+    help: 'How late a deadline flush went out after its deadline, in milliseconds (the tick and event-loop lag).',
+  },
+  {
     name: 'ai_orphans_cancelled_total',
     type: 'counter',
     group: 'ai',

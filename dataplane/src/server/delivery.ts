@@ -236,6 +236,7 @@ export class LocalDelivery {
       if (d.coalesced > 1 || d.reason === 'deadline') {
         this.#d.metrics.flushLatency.observe(labels, d.deliveredAtMs - d.firstSeenMs);
       }
+      if (d.dueMs !== undefined) this.#d.metrics.rollupFlushLatenessMs.observe(labels, d.deliveredAtMs - d.dueMs);
     }
     const settings = this.#d.settings.get(appId, m.channel);
     const group = this.#groupsOf(state, settings).windows.get(d.window);
