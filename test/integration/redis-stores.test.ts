@@ -2,7 +2,9 @@
 // (standalone). The cluster run is redis-cluster.test.ts; failure behaviour is redis-faults.test.ts.
 import { afterAll, beforeAll } from 'vitest';
 import { RedisHistoryStore } from '../../dataplane/src/stores/redis/history-store.ts';
+import { RedisVersionStore } from '../../dataplane/src/stores/redis/version-store.ts';
 import { historyStoreContract } from '../contract/history-store.contract.ts';
+import { versionStoreContract } from '../contract/version-store.contract.ts';
 import { type RedisBackend, redisFactory } from '../helpers/redis-harness.ts';
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.ts';
 
@@ -33,4 +35,11 @@ historyStoreContract(
       dataLoss: true,
     },
   ),
+);
+
+versionStoreContract(
+  'redis (standalone)',
+  redisFactory(backend, (connection, keys, { now }) => new RedisVersionStore({ connection, keys, now }), {
+    dataLoss: true,
+  }),
 );
