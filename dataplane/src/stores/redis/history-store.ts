@@ -290,7 +290,10 @@ export class RedisHistoryStore implements HistoryStore {
     this.#newStreamId = opts.newStreamId ?? randomUUID;
     this.#nodeId = opts.nodeId ?? '';
     this.#idleMs = positiveInt('idleTtlMs', opts.idleTtlMs, 7 * 86_400_000);
-    this.#graceMs = positiveInt('idleGraceMs', opts.idleGraceMs, 60_000);
+    this.#graceMs = opts.idleGraceMs ?? 60_000;
+    if (!Number.isSafeInteger(this.#graceMs) || this.#graceMs < 0) {
+      throw new TypeError('idleGraceMs must be a non-negative integer');
+    }
     this.#maxMessages = positiveInt('maxMessagesPerChannel', opts.maxMessagesPerChannel, 100_000);
     this.#maxBytes = positiveInt('maxBytesPerChannel', opts.maxBytesPerChannel, 64 * 1024 * 1024);
     this.#maxRowBytes = positiveInt('maxRowBytes', opts.maxRowBytes, 4 * 1024 * 1024);

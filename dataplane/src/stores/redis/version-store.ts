@@ -153,7 +153,10 @@ export class RedisVersionStore implements VersionStore {
     this.#now = opts.now ?? Date.now;
     this.#newStreamId = opts.newStreamId ?? randomUUID;
     this.#idleMs = positiveInt('idleTtlMs', opts.idleTtlMs, 7 * 86_400_000);
-    this.#graceMs = positiveInt('idleGraceMs', opts.idleGraceMs, 60_000);
+    this.#graceMs = opts.idleGraceMs ?? 60_000;
+    if (!Number.isSafeInteger(this.#graceMs) || this.#graceMs < 0) {
+      throw new TypeError('idleGraceMs must be a non-negative integer');
+    }
     this.#bounds = [
       positiveInt('maxMessagesPerChannel', opts.maxMessagesPerChannel, 10_000),
       positiveInt('maxVersionsPerMessage', opts.maxVersionsPerMessage, 8192),
