@@ -49,6 +49,23 @@ claimStoreContract(
 );
 
 describe('cluster layout', () => {
+  it('computes the same hash slot as the server for our keys', async () => {
+    const { conn, keys } = await openConnection(backend);
+    try {
+      const node = conn.masters()[0];
+      const sample = [
+        keys.history('a{b}', 'ch:1').rows,
+        keys.version('app', 'private-ai-{x}').meta,
+        keys.activeChannel('app', 'ch').count,
+        keys.idempotency('app:a:idempotency:{k}'),
+        keys.historyApps,
+      ];
+      for (const k of sample) expect(Number(await node?.cluster('KEYSLOT', k))).toBe(clusterSlot(k));
+    } finally {
+      await conn.close();
+    }
+  });
+
   it('spreads one app’s history over several masters and still lists and counts all of it', async () => {
     const { conn, keys, prefix } = await openConnection(backend);
     try {

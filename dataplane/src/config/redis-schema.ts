@@ -85,7 +85,7 @@ export const RedisConfigSchema = z
       .min(1)
       .optional()
       .describe('File holding the password (a mounted Secret). Exclusive with passwordEnv.'),
-    tls: RedisTlsSchema.default(RedisTlsSchema.parse({})),
+    tls: RedisTlsSchema.default(RedisTlsSchema.parse({})).describe('TLS to Redis. Default: off.'),
     keyPrefix: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{0,64}$/, 'keyPrefix: at most 64 characters of A-Z a-z 0-9 _ . : - (no braces)')
@@ -112,7 +112,9 @@ export const RedisConfigSchema = z
       .max(1_000_000)
       .default(10_000)
       .describe('Commands in flight at once per node; more fail fast as retryable. Default 10000.'),
-    reconnect: RedisReconnectSchema.default(RedisReconnectSchema.parse({})),
+    reconnect: RedisReconnectSchema.default(RedisReconnectSchema.parse({})).describe(
+      'Reconnect backoff (exponential, full jitter, never gives up). Default 100 ms doubling to 5000 ms.',
+    ),
     historyBuckets: z
       .number()
       .int()
