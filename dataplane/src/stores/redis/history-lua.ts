@@ -4,7 +4,7 @@
 // (STANDARDS C1). All keys of a call share the hash tag `{<app>:<bucket>}` (one Cluster slot).
 //
 // KEYS (every script but LIST_BAD): 1 bucket meta HASH, 2 bucket idle ZSET, 3 bucket bad ZSET,
-//   4 bucket stats HASH, 5 channel rows STREAM, 6 channel idx ZSET.
+//   4 bucket stats HASH, 5 channel rows HASH, 6 channel idx ZSET.
 // ARGV (every script but LIST_BAD): 1 channel, 2 now ms (the injected clock), 3 the epoch this
 //   node remembers ('' none), 4 a fresh epoch id (used if the call must start one), 5 node id
 //   ('' none), 6 idle TTL ms, 7 idle grace ms; then the script's own arguments from 8.
@@ -15,8 +15,10 @@
 //   state/reason · tt last transition ms · nd node of it · lo epoch lost ('' none) · rp/rm/rb/ra
 //   retention present/max messages/bytes/age s (0 unset) · ln earlier epochs (lineage, ≤ 8)
 //   · dl idle deadline (ms, injected clock): past it the record is dropped as never used.
-// Rows: STREAM entry `<serial>-0` {t, b, m, e, o, [s], j}; idx ZSET score publish time, member
-//   `<serial 16 digits>:<bytes>` (time → serial by rank, eviction sizes without payloads).
+// Rows: HASH field `<serial>` → `<publish time>|<Node's header JSON>\n<message JSON>`, opaque to
+//   Lua; idx ZSET score publish time, member `<serial 16 digits>:<bytes>` (time → serial by
+//   rank, eviction sizes without touching payloads). Serials of an epoch are contiguous from the
+//   oldest retained row (only prefixes are ever removed), so serial → position is arithmetic.
 
 const PRELUDE = `
 local CH, NOW, KNOWN, NEWEPOCH, NODE = ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5]
@@ -153,16 +155,18 @@ local function removeOldest(m, k)
     if stop > k then stop = k end
     local chunk = redis.call('ZRANGE', K_IDX, done, stop - 1, 'WITHSCORES')
     if #chunk == 0 then break end
+    local fields = {}
     for i = 1, #chunk, 2 do
       bytes = bytes + tonumber(string.sub(chunk[i], 18))
       lastSerial = tonumber(string.sub(chunk[i], 1, 16))
       lastT = tonumber(chunk[i + 1])
+      fields[#fields + 1] = I(lastSerial)
     end
+    redis.call('HDEL', K_ROWS, unpack(fields))
     done = done + #chunk / 2
   end
   if done == 0 then return 0, 0 end
   redis.call('ZREMRANGEBYRANK', K_IDX, 0, done - 1)
-  redis.call('XTRIM', K_ROWS, 'MINID', I(lastSerial + 1) .. '-0')
   m.n = m.n - done
   m.b = m.b - bytes
   if lastT > m.rt then m.rt = lastT end
@@ -214,22 +218,19 @@ local function info(m, w)
 end
 `;
 
-/** ARGV 8.. messageId, eventName, operationKind, publishedAt ('' now), messageSerial ('' none),
- * json, bytes, retention maxMessages/maxBytes/maxAgeSeconds (0 unset), hard max messages,
- * hard max bytes, eviction budget. */
+/** ARGV 8.. publishedAt ('' now), stored row (header JSON, newline, message JSON), bytes,
+ * retention maxMessages/maxBytes/maxAgeSeconds (0 unset), hard max messages, hard max bytes,
+ * eviction budget. */
 export const APPEND = `${PRELUDE}
 local m = load()
 local serial = m.nx
 if serial >= 9007199254740991 then return { 'ERR', 'serial_exhausted' } end
 local t = NOW
-if ARGV[11] ~= '' then t = tonumber(ARGV[11]) end
+if ARGV[8] ~= '' then t = tonumber(ARGV[8]) end
 if t < m.lt then t = m.lt end
-local bytes = tonumber(ARGV[14])
-local fields = { 't', I(t), 'b', I(bytes), 'm', ARGV[8], 'e', ARGV[9], 'o', ARGV[10] }
-if ARGV[12] ~= '' then fields[#fields + 1] = 's' fields[#fields + 1] = ARGV[12] end
-fields[#fields + 1] = 'j'
-fields[#fields + 1] = ARGV[13]
-redis.call('XADD', K_ROWS, I(serial) .. '-0', unpack(fields))
+local bytes = tonumber(ARGV[10])
+-- The row is opaque to Lua: Node's header and JSON, behind the publish time decided here.
+redis.call('HSET', K_ROWS, I(serial), I(t) .. '|' .. ARGV[9])
 redis.call('ZADD', K_IDX, I(t), string.format('%016d:%d', serial, bytes))
 m.nx = serial + 1
 m.n = m.n + 1
@@ -237,12 +238,12 @@ m.b = m.b + bytes
 m.lt = t
 if m.ft < 0 then m.ft = t end
 m.rp = 1
-m.rm = tonumber(ARGV[15])
-m.rb = tonumber(ARGV[16])
-m.ra = tonumber(ARGV[17])
+m.rm = tonumber(ARGV[11])
+m.rb = tonumber(ARGV[12])
+m.ra = tonumber(ARGV[13])
 stat('rm', 1)
 stat('rb', bytes)
-local en, eb = evict(m, true, tonumber(ARGV[20]), tonumber(ARGV[18]), tonumber(ARGV[19]))
+local en, eb = evict(m, true, tonumber(ARGV[16]), tonumber(ARGV[14]), tonumber(ARGV[15]))
 local w = save(m)
 return { 'OK', I(serial), m.e, I(t), I(bytes), I(en), I(eb), m.st, I(w), created }
 `;
@@ -285,12 +286,16 @@ if loS <= hiS then
   if dir == 'o' then
     local e = hiS
     if loS + limit - 1 < e then e = loS + limit - 1 hasMore = 1 end
-    items = redis.call('XRANGE', K_ROWS, I(loS) .. '-0', I(e) .. '-0')
+    local fields = {}
+    for x = loS, e do fields[#fields + 1] = I(x) end
+    items = redis.call('HMGET', K_ROWS, unpack(fields))
     nextSerial = e + 1
   else
     local s = loS
     if hiS - limit + 1 > s then s = hiS - limit + 1 hasMore = 1 end
-    items = redis.call('XREVRANGE', K_ROWS, I(hiS) .. '-0', I(s) .. '-0')
+    local fields = {}
+    for x = hiS, s, -1 do fields[#fields + 1] = I(x) end
+    items = redis.call('HMGET', K_ROWS, unpack(fields))
     nextSerial = s - 1
   end
 end

@@ -3,8 +3,8 @@
 // must remember itself — the epochs it saw (epochs.ts), which is what detects that Redis lost
 // acknowledged data (decision 11) — and the pure parts (validation, cursors).
 //
-// Rows live in a Redis Stream per channel (entry id = history serial), with a small sorted set
-// by publish time beside it; docs/redis.md explains the choice and the memory per row.
+// Rows live in a HASH per channel (field = history serial), with a sorted set by publish time
+// beside it; docs/redis.md explains the choice (and why not a Stream) and the memory per row.
 // Listing (listNonHealthy) and stats fan out over the app's buckets — one script or HGETALL per
 // bucket, never KEYS/SCAN — and, without an app, over the apps registry.
 import { randomUUID } from 'node:crypto';
@@ -196,22 +196,41 @@ function removedOverlaps(i: Info, b: HistoryBounds): boolean {
   return true;
 }
 
-/** One stream entry `[id, [field, value, …]]` → a HistoryRow. */
-function parseRow(streamId: string, entry: unknown): HistoryRow {
-  const [id, flat] = entry as [string, string[]];
-  const f: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) f[flat[i] as string] = flat[i + 1] as string;
+/** The stored form of a row: a header (JSON array, never a raw newline), a newline, the message
+ * JSON. The script puts `<publish time>|` in front. */
+function storedRow(row: HistoryAppend, json: string, bytes: number): string {
+  const header = [
+    row.messageId,
+    row.eventName,
+    row.operationKind ?? OPERATION_PUBLISH,
+    row.messageSerial ?? null,
+    bytes,
+  ];
+  return `${JSON.stringify(header)}\n${json}`;
+}
+
+/** `<publish time>|<header>\n<json>` at `serial` → a HistoryRow. */
+function parseRow(streamId: string, serial: number, value: string): HistoryRow {
+  const bar = value.indexOf('|');
+  const nl = value.indexOf('\n', bar);
+  const [messageId, eventName, operationKind, messageSerial, bytes] = JSON.parse(value.slice(bar + 1, nl)) as [
+    string,
+    string,
+    string,
+    string | null,
+    number,
+  ];
   const row: { -readonly [K in keyof HistoryRow]: HistoryRow[K] } = {
     streamId,
-    historySerial: Number(id.slice(0, id.indexOf('-'))),
-    publishedAtMs: Number(f['t']),
-    messageId: f['m'] as string,
-    eventName: f['e'] as string,
-    operationKind: f['o'] as string,
-    payloadSizeBytes: Number(f['b']),
-    message: JSON.parse(f['j'] as string) as HistoryRow['message'],
+    historySerial: serial,
+    publishedAtMs: Number(value.slice(0, bar)),
+    messageId,
+    eventName,
+    operationKind,
+    payloadSizeBytes: bytes,
+    message: JSON.parse(value.slice(nl + 1)) as HistoryRow['message'],
   };
-  if (f['s'] !== undefined) row.messageSerial = f['s'];
+  if (messageSerial !== null) row.messageSerial = messageSerial;
   return row;
 }
 
@@ -325,12 +344,8 @@ export class RedisHistoryStore implements HistoryStore {
       throw new HistoryError('row_too_large', `stored message is ${bytes} bytes; the limit is ${this.#maxRowBytes}`);
     }
     const r = await this.#run('append', appId, channel, [
-      row.messageId,
-      row.eventName,
-      row.operationKind ?? OPERATION_PUBLISH,
       row.publishedAtMs === undefined ? '' : row.publishedAtMs,
-      row.messageSerial ?? '',
-      json,
+      storedRow(row, json, bytes),
       bytes,
       retention.maxMessages ?? 0,
       retention.maxBytes ?? 0,
@@ -383,8 +398,15 @@ export class RedisHistoryStore implements HistoryStore {
     await this.#after(query.appId, query.channel, info.streamId, info.windowMs, info.created);
     if (r[0] === 'ERR')
       throw new HistoryError('cursor_stream_reset', 'the stream was reset since this cursor was issued');
-    const items = (r[2] as unknown[]).map((e) => parseRow(info.streamId, e));
     const hasMore = num(r[3]) === 1;
+    // The script returns the rows of a contiguous serial range, in page order.
+    const first =
+      direction === 'oldest_first' ? num(r[4]) - (r[2] as unknown[]).length : num(r[4]) + (r[2] as unknown[]).length;
+    const step = direction === 'oldest_first' ? 1 : -1;
+    const items: HistoryRow[] = [];
+    (r[2] as (string | null)[]).forEach((v, i) => {
+      if (v !== null) items.push(parseRow(info.streamId, first + i * step, v));
+    });
     const nextCursor = hasMore
       ? encodeCursor({
           appId: query.appId,

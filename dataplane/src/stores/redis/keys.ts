@@ -96,7 +96,7 @@ export interface HistoryBucketKeys {
 /** Keys of one channel's history: its bucket's keys plus its rows. */
 export interface HistoryChannelKeys extends HistoryBucketKeys {
   readonly bucket: number;
-  /** STREAM of rows, entry id `<history serial>-0`. */
+  /** HASH history serial → stored row (publish time, header, message JSON). */
   readonly rows: string;
   /** ZSET score publish time, member `<serial, 16 digits>:<bytes>`: time → serial, eviction sizes. */
   readonly idx: string;
@@ -115,7 +115,7 @@ export interface VersionChannelKeys {
   readonly vrec: string;
   /** ZSET (score 0) `<message_serial>\0<action>\0<op_id>\0<receipt JSON>`: op_id receipts. */
   readonly ops: string;
-  /** STREAM delivery log, entry id `<delivery serial>-0` (cold replay). */
+  /** HASH delivery serial → log entry (cold replay), contiguous from the channel's floor. */
   readonly log: string;
 }
 

@@ -3,7 +3,8 @@
 // op_id receipt, the open-streaming cap and the bounds are one atomic step (STANDARDS C1,
 // C5). All keys of a call share the hash tag `{<app>:<channel>}` (one Cluster slot).
 //
-// KEYS: 1 meta STRING, 2 msgs HASH, 3 order ZSET, 4 vidx ZSET, 5 vrec HASH, 6 ops ZSET, 7 log STREAM.
+// KEYS: 1 meta STRING, 2 msgs HASH, 3 order ZSET, 4 vidx ZSET, 5 vrec HASH, 6 ops ZSET, 7 log HASH
+//   (delivery serial → entry, contiguous from `lf`).
 // ARGV: 1 now ms (injected clock), 2 the epoch this node remembers ('' none), 3 a fresh epoch
 //   id, 4 idle TTL ms, 5 idle grace ms, 6 max messages per channel, 7 max versions per message,
 //   8 max delivery-log entries, 9 max bytes per channel; then the script's own arguments from 10.
@@ -85,6 +86,14 @@ local function save(m)
   for i = 2, 7 do redis.call('PEXPIRE', KEYS[i], px) end
 end
 
+-- A log entry: '<bytes>|<len of message_serial>|<message_serial><slim record JSON>'.
+local function logEntry(raw)
+  local a = string.find(raw, '|', 1, true)
+  local b = string.find(raw, '|', a + 1, true)
+  local n = tonumber(string.sub(raw, a + 1, b - 1))
+  return tonumber(string.sub(raw, 1, a - 1)), string.sub(raw, b + 1, b + n), string.sub(raw, b + n + 1)
+end
+
 local function withDelivery(body, d) return '{"delivery_serial":' .. I(d) .. ',' .. string.sub(body, 2) end
 
 local function opLookup(prefix)
@@ -143,7 +152,7 @@ local function storeVersion(m, ms, msg, vs, d, slim, slimBytes, opPrefix)
   redis.call('ZADD', K_VIDX, 0, member)
   msg.b = msg.b + slimBytes
   m.mb = m.mb + slimBytes
-  redis.call('XADD', K_LOG, I(d) .. '-0', 'm', ms, 'b', I(slimBytes), 'r', slim)
+  redis.call('HSET', K_LOG, I(d), I(slimBytes) .. '|' .. I(#ms) .. '|' .. ms .. slim)
   m.lb = m.lb + slimBytes
   if m.lf == 0 then m.lf = d end
   local lo, hi = '[' .. ms .. Z, '(' .. ms .. ONE
@@ -154,26 +163,26 @@ local function storeVersion(m, ms, msg, vs, d, slim, slimBytes, opPrefix)
     nv = nv - 1
   end
   redis.call('HSET', K_MSGS, ms, cmsgpack.pack(msg))
-  local ll = redis.call('XLEN', K_LOG)
-  local dropped, last = 0, nil
+  -- The log holds delivery serials lf .. nd-1, contiguous: trim from the old end.
+  local ll = m.nd - m.lf
   while ll > MAXLOG or (m.lb > MAXB and ll > 1) do
     local want = ll - MAXLOG
     if want < 16 then want = 16 end
-    local entries = redis.call('XRANGE', K_LOG, '-', '+', 'COUNT', want)
-    if #entries == 0 then break end
-    for _, e in ipairs(entries) do
+    if want > ll then want = ll end
+    local fields = {}
+    for x = m.lf, m.lf + want - 1 do fields[#fields + 1] = I(x) end
+    local raws = redis.call('HMGET', K_LOG, unpack(fields))
+    local gone = {}
+    for i, raw in ipairs(raws) do
       if not (ll > MAXLOG or (m.lb > MAXB and ll > 1)) then break end
-      local f = e[2]
-      for i = 1, #f, 2 do if f[i] == 'b' then m.lb = m.lb - tonumber(f[i + 1]) end end
-      last = tonumber(string.sub(e[1], 1, string.find(e[1], '-', 1, true) - 1))
+      if raw then m.lb = m.lb - logEntry(raw) end
+      gone[#gone + 1] = fields[i]
       ll = ll - 1
-      dropped = dropped + 1
     end
-    redis.call('XTRIM', K_LOG, 'MINID', I(last + 1) .. '-0')
+    redis.call('HDEL', K_LOG, unpack(gone))
+    m.lf = m.lf + #gone
   end
-  if dropped > 0 then
-    if ll == 0 then m.lf = 0 else m.lf = last + 1 end
-  end
+  if ll == 0 then m.lf = 0 end
   local count = redis.call('HLEN', K_MSGS)
   while count > MAXM or (m.mb > MAXB and count > 1) do
     local oldest = redis.call('ZRANGE', K_ORDER, 0, 0)[1]
@@ -316,20 +325,26 @@ export const REPLAY_AFTER = `${PRELUDE}
 local m = load()
 save(m)
 local limit = tonumber(ARGV[11])
-local entries = redis.call('XRANGE', K_LOG, I(tonumber(ARGV[10]) + 1) .. '-0', '+', 'COUNT', limit + 1)
-local hasMore = 0
-if #entries > limit then hasMore = 1 entries[#entries] = nil end
-local items, latest, seen = {}, {}, {}
-for _, e in ipairs(entries) do
-  local f, ms, r = e[2], nil, nil
-  for i = 1, #f, 2 do
-    if f[i] == 'm' then ms = f[i + 1] elseif f[i] == 'r' then r = f[i + 1] end
-  end
-  items[#items + 1] = r
-  if ms and not seen[ms] then
-    seen[ms] = true
-    local raw = redis.call('HGET', K_MSGS, ms)
-    if raw then latest[#latest + 1] = cmsgpack.unpack(raw).a end
+local items, latest, seen, hasMore = {}, {}, {}, 0
+if m.lf > 0 then
+  local from = tonumber(ARGV[10]) + 1
+  if from < m.lf then from = m.lf end
+  local to = m.nd - 1
+  if to - from + 1 > limit then to = from + limit - 1 hasMore = 1 end
+  if from <= to then
+    local fields = {}
+    for x = from, to do fields[#fields + 1] = I(x) end
+    for _, raw in ipairs(redis.call('HMGET', K_LOG, unpack(fields))) do
+      if raw then
+        local _, ms, r = logEntry(raw)
+        items[#items + 1] = r
+        if not seen[ms] then
+          seen[ms] = true
+          local msg = redis.call('HGET', K_MSGS, ms)
+          if msg then latest[#latest + 1] = cmsgpack.unpack(msg).a end
+        end
+      end
+    end
   end
 end
 return { m.e, 'OK', info(m), items, latest, hasMore }
