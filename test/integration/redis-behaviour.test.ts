@@ -302,3 +302,37 @@ describe('listing across apps', () => {
     await expect(store.listNonHealthy({ cursor: 'garbage!' })).rejects.toMatchObject({ code: 'invalid_cursor' });
   });
 });
+
+describe('bad input', () => {
+  it('is refused with a clear error before anything reaches Redis', async () => {
+    const history = new RedisHistoryStore({ connection: conn, keys, now: clock.now, maxRowBytes: 64 });
+    await expect(
+      history.append('app', 'ch', { messageId: 'm', eventName: 'e', message: { data: 'x'.repeat(100) } }, {}),
+    ).rejects.toMatchObject({ code: 'row_too_large' });
+    await expect(history.append('app', 'ch', row(1), { maxMessages: 0 })).rejects.toThrow(TypeError);
+    await expect(history.append('', 'ch', row(1), {})).rejects.toThrow(TypeError);
+    await expect(
+      history.purge('app', 'ch', { mode: 'before_serial', beforeSerial: -1, reason: 'r' }),
+    ).rejects.toMatchObject({
+      code: 'invalid_request',
+    });
+    const versions = new RedisVersionStore({ connection: conn, keys, now: clock.now });
+    await expect(versions.latest('app', 'ch', 'a\u0000b')).rejects.toThrow(TypeError);
+    await expect(versions.versions('app', 'ch', 'ms', { cursor: 'x'.repeat(200) })).rejects.toMatchObject({
+      code: 'invalid_cursor',
+    });
+    await expect(versions.replayAfter('app', 'ch', -1, 10)).rejects.toMatchObject({ code: 'invalid_query' });
+    const active = new RedisActiveStreamRegistry({ connection: conn, keys, now: clock.now });
+    await expect(active.listIdle(clock.now(), 0)).rejects.toThrow(TypeError);
+    const idem = new RedisIdempotencyStore({ connection: conn, keys });
+    await expect(idem.claim('', clock.now())).rejects.toThrow(TypeError);
+    await expect(
+      idem.complete('k', { status: 'ok' } as unknown as { status: number; body: unknown }, clock.now()),
+    ).rejects.toThrow(TypeError);
+    const claims = new RedisClaimStore({ connection: conn, keys, now: clock.now });
+    await expect(claims.tryClaim('app', 'job', '', 1000)).rejects.toThrow(TypeError);
+    await expect(claims.tryClaim('app', 'job', 'me', 0)).rejects.toThrow(TypeError);
+    // Nothing was written for any of them.
+    expect((await allKeys()).filter((k) => k.startsWith(prefix))).toEqual([]);
+  });
+});
