@@ -189,6 +189,14 @@ describe('history: idle records', () => {
     expect(again.nextSerial).toBe(1);
   });
 
+  it('lets the gauges of channels nobody calls any more fall at the next stats scrape', async () => {
+    const store = new RedisHistoryStore({ connection: conn, keys, now: clock.now, idleTtlMs: 10_000, idleGraceMs: 0 });
+    for (let i = 0; i < 5; i++) await store.append('gone', `c-${i}`, row(1), {});
+    expect((await store.stats()).apps['gone']).toMatchObject({ channels: 5, retainedMessages: 5 });
+    clock.advance(10_000);
+    expect((await store.stats()).apps['gone']).toMatchObject({ channels: 0, retainedMessages: 0, evictedMessages: 5 });
+  });
+
   it('keeps a channel with a longer age retention for that long', async () => {
     const store = new RedisHistoryStore({ connection: conn, keys, now: clock.now, idleTtlMs: 10_000, idleGraceMs: 0 });
     const first = await store.append('app', 'ch', row(1), { maxAgeSeconds: 60 });

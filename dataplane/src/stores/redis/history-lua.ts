@@ -50,8 +50,8 @@ local function forget(name, m, evicted)
 end
 
 -- A few idle records of the bucket per call (bounded work); their rows keys go by PX backstop.
-local function sweep()
-  local names = redis.call('ZRANGEBYSCORE', K_IDLE, '-inf', I(NOW), 'LIMIT', 0, 4)
+local function sweep(limit)
+  local names = redis.call('ZRANGEBYSCORE', K_IDLE, '-inf', I(NOW), 'LIMIT', 0, limit)
   for _, name in ipairs(names) do
     if name ~= CH then
       local raw = redis.call('HGET', K_META, name)
@@ -104,7 +104,7 @@ end
 
 -- The channel record, created if absent; data loss detected through the epoch (decision 11).
 local function load()
-  sweep()
+  sweep(4)
   local raw = redis.call('HGET', K_META, CH)
   local m = nil
   if raw then
@@ -373,6 +373,13 @@ local m = load()
 if m.st == 'degraded' then setState(m, 'healthy', nil) end
 local w = save(m)
 return { 'OK', info(m, w) }
+`;
+
+/** The bucket's stats, after sweeping up to ARGV 8 idle records (so gauges of channels nobody
+ * calls any more still fall). KEYS 1-4 only (the bucket's); ARGV 1 is ''. */
+export const BUCKET_STATS = `${PRELUDE}
+sweep(tonumber(ARGV[8]))
+return redis.call('HGETALL', K_STATS)
 `;
 
 /**

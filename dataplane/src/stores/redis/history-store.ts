@@ -79,6 +79,8 @@ const SOURCE = 'redis';
 const NON_HEALTHY_MAX_LIMIT = 1000;
 /** How often a node re-registers an app it serves in the apps registry (self-healing). */
 const APP_REGISTRATION_REFRESH_MS = 60_000;
+/** Idle records a stats scrape sweeps per bucket. */
+const STATS_SWEEP_BUDGET = 32;
 const STAT_FIELDS: Readonly<Record<string, keyof HistoryAppStats>> = {
   ch: 'channels',
   rm: 'retainedMessages',
@@ -300,7 +302,7 @@ export class RedisHistoryStore implements HistoryStore {
   readonly #known: KnownEpochs;
   /** App id → when this node last registered it in the apps registry (injected clock). */
   readonly #registered = new Map<string, number>();
-  readonly #s: Record<ChannelScript | 'listBad', BoundScript>;
+  readonly #s: Record<ChannelScript | 'listBad' | 'bucketStats', BoundScript>;
 
   constructor(opts: RedisHistoryStoreOptions) {
     this.#conn = opts.connection;
@@ -328,6 +330,7 @@ export class RedisHistoryStore implements HistoryStore {
       markDegraded: c.script('ait_hist_mark_degraded', lua.MARK_DEGRADED, 6),
       clearDegraded: c.script('ait_hist_clear_degraded', lua.CLEAR_DEGRADED, 6),
       listBad: c.script('ait_hist_list_bad', lua.LIST_BAD, 2),
+      bucketStats: c.script('ait_hist_bucket_stats', lua.BUCKET_STATS, 4),
     };
   }
 
@@ -529,7 +532,7 @@ export class RedisHistoryStore implements HistoryStore {
     );
     const out: Record<string, HistoryAppStats> = {};
     const B = this.#keys.historyBuckets;
-    const jobs: { appId: string; key: string }[] = [];
+    const jobs: { appId: string; bucket: number }[] = [];
     for (const appId of apps) {
       out[appId] = {
         channels: 0,
@@ -543,19 +546,25 @@ export class RedisHistoryStore implements HistoryStore {
         resetRequiredChannels: 0,
         dataLossDetected: 0,
       };
-      for (let b = 0; b < B; b++) jobs.push({ appId, key: this.#keys.historyBucket(appId, b).stats });
+      for (let b = 0; b < B; b++) jobs.push({ appId, bucket: b });
     }
+    const now = this.#now();
     // Bounded concurrency: a scrape over many apps must not flood the pending-command cap.
     for (let i = 0; i < jobs.length; i += 256) {
       const chunk = jobs.slice(i, i + 256);
-      const hashes = await Promise.all(
-        chunk.map((j) => this.#unavailableAsHistory(() => this.#conn.exec('h:stats', (c) => c.hgetall(j.key)))),
+      const replies = await Promise.all(
+        chunk.map((j) => {
+          const k = this.#keys.historyBucket(j.appId, j.bucket);
+          const args = ['', now, '', '', this.#nodeId, this.#idleMs, this.#graceMs, STATS_SWEEP_BUDGET];
+          return this.#unavailableAsHistory(() => this.#s.bucketStats([k.meta, k.idle, k.bad, k.stats], args));
+        }),
       );
-      hashes.forEach((h, k) => {
+      replies.forEach((reply, k) => {
         const s = out[(chunk[k] as { appId: string }).appId] as HistoryAppStats;
-        for (const [field, v] of Object.entries(h)) {
-          const name = STAT_FIELDS[field];
-          if (name) s[name] += Number(v);
+        const flat = reply as string[];
+        for (let f = 0; f + 1 < flat.length; f += 2) {
+          const name = STAT_FIELDS[flat[f] as string];
+          if (name) s[name] += Number(flat[f + 1]);
         }
       });
     }
