@@ -2,15 +2,18 @@
 // when the test process exits (through the process helpers of controlplane-process.ts, which
 // also sweep processes left behind by a crashed run). Plus a 3-master Redis Cluster on loopback.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { freePort, logTail, type ManagedProcess, startProcess, sweepStale, waitFor } from './controlplane-process.ts';
 
 const REDIS_SERVER = process.env.AIT_TEST_REDIS_SERVER ?? '/usr/bin/redis-server';
 const REDIS_CLI = process.env.AIT_TEST_REDIS_CLI ?? '/usr/bin/redis-cli';
 const DIR_PREFIX = 'ait-redis-';
+/** The name test certificates (`makeTestCertificates`) are issued for. */
+export const TLS_TEST_SERVER_NAME = 'redis.test';
 
 export interface RedisServerOptions {
   /** AOF persistence (default off). */
@@ -23,6 +26,8 @@ export interface RedisServerOptions {
   readonly cluster?: boolean;
   /** requirepass. */
   readonly password?: string;
+  /** Serve TLS only (the port is then a TLS port); client certificates are not required. */
+  readonly tls?: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
   /** More redis-server arguments. */
   readonly args?: readonly string[];
   /** Deadline of start-up (default 10 s). */
@@ -95,20 +100,22 @@ function parseResp(buf: Buffer, at = 0): { value: RespValue; next: number } | un
 export function redisCommand(
   port: number,
   args: readonly string[],
-  opts: { password?: string; timeoutMs?: number } = {},
+  opts: { password?: string; timeoutMs?: number; tls?: { ca: string; servername: string } } = {},
 ): Promise<RespValue> {
   const all = opts.password === undefined ? [args] : [['AUTH', opts.password], args];
   const wire = all
     .map((a) => `*${a.length}\r\n${a.map((s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`).join('')}`)
     .join('');
   return new Promise((resolve, reject) => {
-    const sock = connect({ host: '127.0.0.1', port });
+    const sock = opts.tls
+      ? tlsConnect({ host: '127.0.0.1', port, ca: opts.tls.ca, servername: opts.tls.servername })
+      : connect({ host: '127.0.0.1', port });
     let buf = Buffer.alloc(0);
     const timer = setTimeout(() => {
       sock.destroy();
       reject(new Error(`redis ${args[0]} on :${port}: no reply within ${opts.timeoutMs ?? 2000}ms`));
     }, opts.timeoutMs ?? 2000);
-    sock.on('connect', () => sock.write(wire));
+    sock.on(opts.tls ? 'secureConnect' : 'connect', () => sock.write(wire));
     sock.on('data', (chunk) => {
       buf = Buffer.concat([buf, chunk]);
       let pos = 0;
@@ -131,9 +138,24 @@ export function redisCommand(
 }
 
 function serverArgs(port: number, dir: string, o: RedisServerOptions): string[] {
+  const listen = o.tls
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        o.tls.certFile,
+        '--tls-key-file',
+        o.tls.keyFile,
+        '--tls-ca-cert-file',
+        o.tls.caFile,
+        '--tls-auth-clients',
+        'no',
+      ]
+    : ['--port', String(port)];
   const args = [
-    '--port',
-    String(port),
+    ...listen,
     '--bind',
     '127.0.0.1',
     '--dir',
@@ -167,7 +189,13 @@ export async function startRedisServer(opts: RedisServerOptions = {}): Promise<R
   const ownDir = opts.dir === undefined;
   const dir = opts.dir ?? mkdtempSync(path.join(tmpdir(), DIR_PREFIX));
   const timeoutMs = opts.startTimeoutMs ?? 10_000;
-  const pass = opts.password === undefined ? {} : { password: opts.password };
+  const pass = {
+    ...(opts.password === undefined ? {} : { password: opts.password }),
+    // The certificate names whatever its SAN says; the probe only needs the CA to trust it.
+    ...(opts.tls === undefined
+      ? {}
+      : { tls: { ca: readFileSync(opts.tls.caFile, 'utf8'), servername: TLS_TEST_SERVER_NAME } }),
+  };
   let proc: ManagedProcess | undefined;
   let port = 0;
 
@@ -337,4 +365,52 @@ export async function startRedisCluster(
     },
     cleanup,
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS test certificates
+
+export interface TestCertificates {
+  readonly caFile: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+/** A throwaway CA and a server certificate for TLS_TEST_SERVER_NAME (openssl, EC P-256). */
+export async function makeTestCertificates(dir: string, timeoutMs = 20_000): Promise<TestCertificates> {
+  const f = (name: string) => path.join(dir, name);
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  await run(
+    'openssl',
+    ['req', '-x509', ...ec, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=ait-test-ca'],
+    timeoutMs,
+  );
+  await run(
+    'openssl',
+    ['req', ...ec, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', `/CN=${TLS_TEST_SERVER_NAME}`],
+    timeoutMs,
+  );
+  writeFileSync(f('san.ext'), `subjectAltName=DNS:${TLS_TEST_SERVER_NAME}\n`);
+  await run(
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      f('server.csr'),
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-out',
+      f('server.crt'),
+      '-days',
+      '1',
+      '-extfile',
+      f('san.ext'),
+    ],
+    timeoutMs,
+  );
+  return { caFile: f('ca.crt'), certFile: f('server.crt'), keyFile: f('server.key') };
 }

@@ -191,7 +191,6 @@ export class RedisConnection {
     const nodes = opts.clusterNodes ?? [];
     if (nodes.length > 0) {
       this.mode = 'cluster';
-      const { maxRetriesPerRequest: _m, ...nodeOptions } = common;
       const clusterOpts: ClusterOptions = {
         enableOfflineQueue: false,
         enableReadyCheck: true,
@@ -205,7 +204,7 @@ export class RedisConnection {
         clusterRetryStrategy: backoff,
         // TLS endpoints (e.g. managed services) must be dialled by the name they present.
         ...(tls === undefined ? {} : { dnsLookup: (address, cb) => cb(null, address) }),
-        redisOptions: { ...nodeOptions, maxRetriesPerRequest: 0 },
+        redisOptions: common,
       };
       this.client = new Cluster(
         nodes.map((n) => ({ host: n.host, port: n.port })),
