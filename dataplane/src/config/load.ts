@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { redisConfigFromEnv } from './redis-schema.ts';
 import { type AppConfig, type NodeConfig, NodeConfigSchema } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -45,6 +46,12 @@ const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], 'string'
 
 export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out = structuredClone(raw);
+  // AIT_REDIS_* (what the operator renders for a pod) override the file's redis block key by key.
+  const redis = redisConfigFromEnv(env);
+  if (redis !== undefined) {
+    const base = typeof out.redis === 'object' && out.redis !== null ? (out.redis as Record<string, unknown>) : {};
+    out.redis = { ...base, ...redis };
+  }
   for (const [name, path, kind] of ENV_OVERRIDES) {
     const value = env[name];
     if (value === undefined || value === '') continue;

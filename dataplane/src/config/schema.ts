@@ -4,6 +4,7 @@
 // to render the ConfigMap, so keep it free of I/O.
 import { z } from 'zod';
 import { ChannelPolicySchema, PolicyRetentionSchema } from './channel-policies.ts';
+import { RedisConfigSchema } from './redis-schema.ts';
 
 /** Channel-name prefixes this node treats as AI Transport channels (PROTOCOL.md 7.1). */
 const prefixList = z.array(z.string().min(1).max(200)).max(64);
@@ -374,6 +375,9 @@ export const NodeConfigSchema = z.strictObject({
   recovery: RecoverySchema.prefault({}),
   rollup: RollupSchema.prefault({}),
   channelPolicies: ChannelPoliciesSchema.prefault({}),
+  redis: RedisConfigSchema.optional().describe(
+    'Shared stores on Redis (history, versions, serials, claims, revocations, idempotency): needed for more than one node. Absent: every store in memory (one node). Also from AIT_REDIS_* (docs/redis.md).',
+  ),
   apps: z
     .array(AppSchema)
     .min(1, 'at least one app is required')

@@ -21,6 +21,7 @@ import { createOpsServer } from './ops.ts';
 import { condition, Readiness } from './ops-readiness.ts';
 import { PipelineGauges } from './pipeline-gauges.ts';
 import { createPublicServer } from './public-server.ts';
+import { redisStores } from './redis-stores.ts';
 import { createRestHandler } from './rest/handler.ts';
 import { type IdempotencyStore, MemoryIdempotencyStore } from './rest/idempotency.ts';
 import { RateLimiter } from './rest/rate-limit.ts';
@@ -139,11 +140,14 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
   const now = opts.now ?? Date.now;
   const logger = (opts.logger ?? createLogger(config.logging)).child({ nodeId: config.nodeId });
   const metrics = opts.metrics ?? createMetrics(config.metrics.prefix);
-  const revocations = opts.revocations ?? new MemoryRevocationStore();
-  const idempotency = opts.idempotency ?? new MemoryIdempotencyStore();
+  // config.redis: every shared store on Redis (a cluster); otherwise all in memory (one node).
+  const redis =
+    opts.stores === undefined && config.redis !== undefined ? await redisStores(config, { logger, now }) : undefined;
+  const revocations = opts.revocations ?? redis?.revocations ?? new MemoryRevocationStore();
+  const idempotency = opts.idempotency ?? redis?.idempotency ?? new MemoryIdempotencyStore();
   const version = opts.version ?? packageVersion();
   const createEngine = opts.createEngine ?? createSocketEngine;
-  const stores = opts.stores ?? memoryStores(config, now);
+  const stores = opts.stores ?? redis?.stores ?? memoryStores(config, now);
   const settings = new ChannelSettingsResolver(config, []);
   const engine = createEngine({
     config,
@@ -172,6 +176,7 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
     await policies.start();
   } catch (err) {
     await engine.close();
+    await streams.stores.close();
     throw err;
   }
   const janitor = new OrphanJanitor({
@@ -285,6 +290,7 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
     policies.stop();
     gauges.stop();
     await engine.close();
+    await streams.stores.close();
     throw new Error('while opening the listeners', { cause: err });
   }
   logger.info(
