@@ -42,7 +42,10 @@ describe('CRD templates', () => {
     expect(plain.spec).toEqual(source.spec);
     expect(plain.metadata.name).toBe(source.metadata.name);
     expect(plain.metadata.labels).toEqual(source.metadata.labels);
-    expect(plain.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+    expect(plain.metadata.annotations).toEqual({
+      'helm.sh/resource-policy': 'keep',
+      'argocd.argoproj.io/sync-options': 'Prune=false',
+    });
   });
 
   it('escapes Helm actions in generated text', () => {

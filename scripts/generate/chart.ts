@@ -59,6 +59,8 @@ export function renderChartCrd(file: string): string {
     '  annotations:',
     '    # helm upgrade updates the CRD; helm uninstall leaves it, and every custom resource, in place.',
     '    helm.sh/resource-policy: keep',
+    '    # Argo CD ignores the Helm policy: never prune the CRD (that would delete every cluster).',
+    '    argocd.argoproj.io/sync-options: Prune=false',
     'spec:',
     indent(escapeHelm(stringify(crd.spec, YAML_OPTIONS)), 2).trimEnd(),
     '{{- end }}',

@@ -173,5 +173,10 @@ describe('the chart PrometheusRule (alerts about the operator)', () => {
     expect(check.stdout).toContain('SUCCESS: 2 rules found');
     const test = await tools.promtool(['test', 'rules', 'tests.yaml'], dir);
     expect(test.code, test.stdout + test.stderr).toBe(0);
+    // docs/alerts.md shows these expressions as this render writes them.
+    const docs = readFileSync(path.join(repoRoot, 'docs/alerts.md'), 'utf8');
+    for (const g of rule.spec.groups as Array<{ rules: Array<{ alert: string; expr: string }> }>) {
+      for (const x of g.rules) expect(docs, x.alert).toContain(`\`\`\`promql\n${x.expr}\n\`\`\``);
+    }
   });
 });

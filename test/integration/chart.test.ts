@@ -230,7 +230,10 @@ describe('helm template: defaults', () => {
       const source = parse(readFileSync(path.join(repoRoot, 'crds', file), 'utf8')) as KubeObject;
       const crd = one(rendered('defaults'), 'CustomResourceDefinition', source.metadata.name);
       expect(crd.spec).toEqual(source.spec);
-      expect(crd.metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' });
+      expect(crd.metadata.annotations).toEqual({
+        'helm.sh/resource-policy': 'keep',
+        'argocd.argoproj.io/sync-options': 'Prune=false',
+      });
       expect(crd.metadata.labels).toMatchObject({ ...source.metadata.labels, 'app.kubernetes.io/managed-by': 'Helm' });
     }
   });
@@ -414,6 +417,26 @@ describe('against a real kube-apiserver', () => {
     const lines = r.stdout.trim().split('\n');
     expect(lines).toHaveLength(objects.length - skipped.length);
     for (const line of lines) expect(line).toMatch(/serverside-applied \(server dry run\)$/);
+  });
+
+  it('the operator pod meets the restricted Pod Security Standard', async () => {
+    const label = await cp.kubectl([
+      'label',
+      'namespace',
+      NS,
+      'pod-security.kubernetes.io/enforce=restricted',
+      'pod-security.kubernetes.io/warn=restricted',
+    ]);
+    expect(label.code, label.stderr).toBe(0);
+    const deployment = one(rendered('defaults'), 'Deployment') as Deployment;
+    const ok = await applyAll([deployment], true);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stderr).not.toContain('would violate PodSecurity');
+    // The same check flags a container that keeps its capabilities.
+    const weakened = structuredClone(deployment);
+    delete (weakened.spec.template.spec.containers[0]?.securityContext as { capabilities?: unknown }).capabilities;
+    const flagged = await applyAll([weakened], true);
+    expect(flagged.stderr).toContain('would violate PodSecurity "restricted:latest"');
   });
 
   it('the ServiceAccount can do what the operator needs, and no more (cluster-wide RBAC)', async () => {
