@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { ANNOTATION } from '../../operator/src/api/labels.ts';
 import {
   ARGOCD_HEALTH_KEYS,
   CHART_DIR,
@@ -79,16 +80,17 @@ describe('values documentation', () => {
   it('lists the user-set annotations of OPERATOR.md 6.6', () => {
     const table = renderAnnotationsTable();
     for (const key of [
-      'aitransport.io/pause-reconciliation',
-      'aitransport.io/restartedAt',
-      'aitransport.io/drain',
-      'aitransport.io/approve-step',
-      'aitransport.io/skip-health-gate',
-      'aitransport.io/recreate-statefulset',
+      ANNOTATION.pauseReconciliation,
+      ANNOTATION.restartedAt,
+      ANNOTATION.drain,
+      ANNOTATION.approveStep,
+      ANNOTATION.skipHealthGate,
+      ANNOTATION.recreateStatefulSet,
     ]) {
       expect(table).toContain(`| \`${key}\` |`);
     }
-    expect(table).not.toContain('aitransport.io/input-hash');
+    // Keys the operator sets are not manual controls.
+    expect(table).not.toContain(ANNOTATION.inputHash);
   });
 
   it('refuses a README without its markers', () => {

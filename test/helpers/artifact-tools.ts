@@ -3,7 +3,7 @@
 // (built on first use, like the control-plane binaries; see docs/testing-k8s.md). Each call has
 // a timeout, and helm runs with its cache/config/data dirs in a temp dir, not the user's.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,12 +56,17 @@ export interface Tools {
   helm: (args: string[]) => Promise<RunResult>;
   promtool: (args: string[], cwd?: string) => Promise<RunResult>;
   binDir: string;
+  /** A temp dir removed by cleanup(). */
+  tempDir: (prefix: string) => string;
+  /** Removes helm's home and every tempDir(). */
+  cleanup: () => void;
 }
 
 /** helm and promtool, built by scripts/k8s-tools.sh when missing. */
 export async function artifactTools(): Promise<Tools> {
   const binDir = await k8sBinDir(['helm', 'promtool']);
   const home = mkdtempSync(path.join(tmpdir(), 'ait-helm-'));
+  const dirs = [home];
   const env = {
     ...process.env,
     HELM_CACHE_HOME: path.join(home, 'cache'),
@@ -73,6 +78,14 @@ export async function artifactTools(): Promise<Tools> {
     binDir,
     helm: (args) => run(path.join(binDir, 'helm'), args, { env }),
     promtool: (args, cwd) => run(path.join(binDir, 'promtool'), args, { cwd }),
+    tempDir: (prefix) => {
+      const dir = mkdtempSync(path.join(tmpdir(), prefix));
+      dirs.push(dir);
+      return dir;
+    },
+    cleanup: () => {
+      for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -100,18 +113,23 @@ export async function helmTemplate(
   const dir = mkdtempSync(path.join(tmpdir(), 'ait-values-'));
   const file = path.join(dir, 'values.json');
   writeFileSync(file, JSON.stringify(values));
-  const r = await tools.helm([
-    'template',
-    release.name,
-    CHART,
-    '--namespace',
-    release.namespace,
-    '--kube-version',
-    KUBE_VERSION,
-    '--values',
-    file,
-    ...extra,
-  ]);
+  let r: RunResult;
+  try {
+    r = await tools.helm([
+      'template',
+      release.name,
+      CHART,
+      '--namespace',
+      release.namespace,
+      '--kube-version',
+      KUBE_VERSION,
+      '--values',
+      file,
+      ...extra,
+    ]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   const objects =
     r.code === 0
       ? parseAllDocuments(r.stdout)

@@ -4,10 +4,9 @@
 // and the unit tests generated from the same render (operator/src/render/prometheusrule-tests.ts)
 // pass `promtool test rules`: each alert fires on its firing series after its `for`, and stays
 // quiet on the others. The chart's own PrometheusRule is checked against test/rules/.
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ALERT_NAMES } from '../../operator/src/api/v1alpha1/alerts.ts';
 import type { AITransportCluster } from '../../operator/src/api/v1alpha1/cluster.ts';
@@ -21,6 +20,8 @@ let tools: Tools;
 beforeAll(async () => {
   tools = await artifactTools();
 }, TOOLS_TIMEOUT_MS);
+
+afterAll(() => tools?.cleanup());
 
 type Raw = Record<string, unknown>;
 const monitoring = (raw: Raw) => specOf(raw).monitoring as Raw & { prometheusRule: Raw; serviceMonitor: Raw };
@@ -94,7 +95,7 @@ interface Files {
 function writeRuleFiles(c: AITransportCluster): Files {
   const pr = renderPrometheusRule(c, FACTS);
   if (!pr) throw new Error('no PrometheusRule rendered');
-  const dir = mkdtempSync(path.join(tmpdir(), 'ait-rules-'));
+  const dir = tools.tempDir('ait-rules-');
   writeFileSync(path.join(dir, 'rules.yaml'), stringify({ groups: pr.spec.groups }, { lineWidth: 0 }));
   writeFileSync(path.join(dir, 'tests.yaml'), stringify(renderRuleTests(c, 'rules.yaml').file, { lineWidth: 0 }));
   return { dir, rules: pr.spec.groups.reduce((n, g) => n + g.rules.length, 0) };
@@ -165,7 +166,7 @@ describe('the chart PrometheusRule (alerts about the operator)', () => {
     expect(r.code, r.stderr).toBe(0);
     const rule = r.objects.find((o) => o.kind === 'PrometheusRule') as { spec: { groups: unknown[] } } | undefined;
     if (!rule) throw new Error('no PrometheusRule rendered');
-    const dir = mkdtempSync(path.join(tmpdir(), 'ait-operator-rules-'));
+    const dir = tools.tempDir('ait-operator-rules-');
     writeFileSync(path.join(dir, 'operator-rules.yaml'), stringify({ groups: rule.spec.groups }, { lineWidth: 0 }));
     copyFileSync(path.join(repoRoot, 'test/rules/operator-alerts.test.yaml'), path.join(dir, 'tests.yaml'));
     const check = await tools.promtool(['check', 'rules', 'operator-rules.yaml'], dir);

@@ -5,8 +5,7 @@
 // first), then the RBAC applied for real and probed with `kubectl auth can-i` as the operator's
 // ServiceAccount. helm and the control-plane binaries come from scripts/k8s-tools.sh (built on
 // first use).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { parse, stringify } from 'yaml';
@@ -94,6 +93,8 @@ type Deployment = KubeObject & {
   };
 };
 
+afterAll(() => tools?.cleanup());
+
 beforeAll(async () => {
   tools = await artifactTools();
   for (const [name, values] of Object.entries(VALUES)) {
@@ -107,7 +108,7 @@ const rendered = (name: string): KubeObject[] => renders.get(name) as KubeObject
 
 describe('helm lint --strict', () => {
   it.each(Object.keys(VALUES))('passes with the %s values', async (name) => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ait-lint-'));
+    const dir = tools.tempDir('ait-lint-');
     const file = path.join(dir, 'values.json');
     writeFileSync(file, JSON.stringify(VALUES[name]));
     const r = await tools.helm(['lint', '--strict', CHART, '--values', file]);
@@ -434,7 +435,9 @@ describe('against a real kube-apiserver', () => {
     expect(ok.stderr).not.toContain('would violate PodSecurity');
     // The same check flags a container that keeps its capabilities.
     const weakened = structuredClone(deployment);
-    delete (weakened.spec.template.spec.containers[0]?.securityContext as { capabilities?: unknown }).capabilities;
+    const [container] = weakened.spec.template.spec.containers;
+    if (!container) throw new Error('no container');
+    delete (container.securityContext as { capabilities?: unknown }).capabilities;
     const flagged = await applyAll([weakened], true);
     expect(flagged.stderr).toContain('would violate PodSecurity "restricted:latest"');
   });
