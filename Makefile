@@ -54,3 +54,10 @@ clean:
 .PHONY: k8s-tools
 k8s-tools: ## build the Kubernetes test binaries from the Go module proxy, cached per version (K8S_TOOLS="apiserver etcd" for a subset)
 	@scripts/k8s-tools.sh $(K8S_TOOLS)
+
+.PHONY: chart-lint rules-test
+chart-lint: deps ## helm lint --strict, helm template checks and a server-side dry-run of the operator chart
+	npx vitest run test/integration/chart.test.ts
+
+rules-test: deps ## promtool check rules + test rules of the generated alerts and the chart's
+	npx vitest run test/integration/alert-rules.test.ts

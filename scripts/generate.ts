@@ -1,6 +1,8 @@
-// `npm run generate`: writes every generated artefact (docs reference now; CRDs once the
-// operator's schemas exist). `--check` fails when a committed file is stale.
+// `npm run generate`: writes every generated artefact (docs reference, CRDs, their docs, and the
+// generated parts of the Helm chart). `--check` fails when a committed file is stale. Order
+// matters: the chart's CRD templates are rendered from the crds/ files written before them.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { chartFiles } from './generate/chart.ts';
 import { renderConfigReference } from './generate/config-reference.ts';
 import { renderChannelPolicyCrd, renderClusterCrd, renderCrdsDoc, renderLabelsDoc } from './generate/crds.ts';
 
@@ -10,6 +12,7 @@ export const GENERATED: ReadonlyArray<readonly [string, () => string]> = [
   ['crds/aitransport.io_channelpolicies.yaml', renderChannelPolicyCrd],
   ['docs/crds.md', renderCrdsDoc],
   ['docs/labels-annotations.md', renderLabelsDoc],
+  ...chartFiles(),
 ];
 
 const check = process.argv.includes('--check');

@@ -57,6 +57,23 @@ describe('prometheusrule', () => {
     );
   });
 
+  it('sizes short rate windows to the scrape interval (at least 1m, four intervals)', () => {
+    const storm = (interval: string) =>
+      alertingRules(
+        loadCluster('cluster-production.yaml', (raw) => {
+          (specOf(raw).monitoring as { serviceMonitor: Record<string, unknown> }).serviceMonitor.interval = interval;
+        }),
+      ).find((r) => r.rule.alert === 'AITransportReconnectStormUnshaped')?.rule.expr;
+    expect(storm('10s')).toContain('[60s]');
+    expect(storm('30s')).toContain('[120s]');
+    expect(storm('60s')).toContain('[240s]');
+  });
+
+  it('exposes the threshold each rule was rendered with', () => {
+    const backlog = alertingRules(prod).find((r) => r.rule.alert === 'AITransportHistoryQueueBacklog');
+    expect(backlog?.threshold).toBe(5000);
+  });
+
   it('groups rules by area under aitransport.<ns>.<cluster>', () => {
     const pr = renderPrometheusRule(prod, FACTS);
     expect(pr?.spec.groups.map((g) => g.name)).toEqual([

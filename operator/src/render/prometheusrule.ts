@@ -67,6 +67,8 @@ export interface ExprContext {
   readonly op: string;
   readonly ksm: string;
   readonly scrapeWindow: string;
+  /** Range of the short rate windows: 1m, or four scrape intervals when that is longer (a rate needs two samples). */
+  readonly shortWindow: string;
   readonly maxConnectionsPerPod: number;
 }
 
@@ -94,8 +96,8 @@ export const ALERTS: readonly AlertDef[] = [
     for: '2m',
     expr: (x) => `(count(up{${x.m}} == 1) or on() vector(0)) == 0`,
     summary: 'No data-plane pod of the cluster is being scraped successfully.',
-    description:
-      'Every WebSocket and REST client of {{ $labels.namespace }} is affected: check the pods and the metrics Service.',
+    // The expression keeps no labels, so the text cannot use $labels (the rule labels name the cluster).
+    description: 'Every WebSocket and REST client of the cluster is affected: check the pods and the metrics Service.',
   },
   {
     name: 'AITransportPodsUnavailable',
@@ -253,7 +255,7 @@ export const ALERTS: readonly AlertDef[] = [
     for: '5m',
     threshold: fixed(1000),
     expr: (x, t) =>
-      `(sum by (namespace) (rate(${x.p}${METRIC.newConnections}{${x.m}}[1m])) > ${t}) unless on(namespace) (sum by (namespace) (rate(${x.p}${METRIC.rateLimitTriggered}{${x.m}}[1m])) > 0)`,
+      `(sum by (namespace) (rate(${x.p}${METRIC.newConnections}{${x.m}}[${x.shortWindow}])) > ${t}) unless on(namespace) (sum by (namespace) (rate(${x.p}${METRIC.rateLimitTriggered}{${x.m}}[${x.shortWindow}])) > 0)`,
     summary: 'A reconnect storm is not being shaped by rate limits.',
     description: '{{ $value }} new connections per second without any rate limiting: check the connection limits.',
   },
@@ -327,8 +329,9 @@ export const ALERTS: readonly AlertDef[] = [
     severity: 'warning',
     for: '1h',
     threshold: fixed(0.1),
+    // The lag first: the value of `a and b` is a's, and the description prints the lag, not its slope.
     expr: (x, t) =>
-      `deriv((max by (namespace, pod) (${x.p}${METRIC.eventLoopLagP99}{${x.m}}))[1h:5m]) > 0 and max by (namespace, pod) (${x.p}${METRIC.eventLoopLagP99}{${x.m}}) > ${t}`,
+      `max by (namespace, pod) (${x.p}${METRIC.eventLoopLagP99}{${x.m}}) > ${t} and deriv((max by (namespace, pod) (${x.p}${METRIC.eventLoopLagP99}{${x.m}}))[1h:5m]) > 0`,
     summary: 'Event-loop lag of {{ $labels.pod }} keeps rising.',
     description: 'p99 event-loop lag is {{ $value }}s and rising after warm-up: a leak or blocking work on the loop.',
   },
@@ -354,16 +357,19 @@ export interface AlertingRule {
   annotations: { summary: string; description: string; runbook_url: string };
 }
 
-function exprContext(c: Cluster): ExprContext {
+const seconds = (ms: number): string => `${Math.max(1, Math.round(ms / 1000))}s`;
+
+export function exprContext(c: Cluster): ExprContext {
   const ns = c.metadata.namespace as string;
   const p = c.spec.config.metrics.prefix;
-  const windowMs = 3 * durationMs(c.spec.monitoring.serviceMonitor.interval);
+  const intervalMs = durationMs(c.spec.monitoring.serviceMonitor.interval);
   return {
     m: `namespace="${ns}",job="${metricsServiceName(c)}"`,
     p: p ? `${p}_` : '',
     op: `${OPERATOR_METRIC.namespaceLabel}="${ns}",${OPERATOR_METRIC.nameLabel}="${c.metadata.name}"`,
     ksm: `namespace="${ns}",statefulset="${dataplaneName(c)}"`,
-    scrapeWindow: `${Math.max(1, Math.round(windowMs / 1000))}s`,
+    scrapeWindow: seconds(3 * intervalMs),
+    shortWindow: seconds(Math.max(60_000, 4 * intervalMs)),
     maxConnectionsPerPod: c.spec.config.websocket.maxConnections,
   };
 }
@@ -372,8 +378,8 @@ export function runbookUrl(c: Cluster, alert: AlertName): string {
   return `${c.spec.monitoring.prometheusRule.runbookBaseURL}#${alert.toLowerCase()}`;
 }
 
-/** The alerting rules of a cluster after disabledAlerts and overrides, in catalog order. */
-export function alertingRules(c: Cluster): Array<{ area: Area; rule: AlertingRule }> {
+/** The alerting rules of a cluster after disabledAlerts and overrides, in catalog order, with the threshold used. */
+export function alertingRules(c: Cluster): Array<{ area: Area; rule: AlertingRule; threshold: number }> {
   const pr = c.spec.monitoring.prometheusRule;
   const disabled = new Set<string>(pr.disabledAlerts ?? []);
   const x = exprContext(c);
@@ -382,6 +388,7 @@ export function alertingRules(c: Cluster): Array<{ area: Area; rule: AlertingRul
     const threshold = o?.threshold ?? a.threshold?.(c) ?? 0;
     return {
       area: a.area,
+      threshold,
       rule: {
         alert: a.name,
         expr: a.expr(x, threshold),
