@@ -335,6 +335,45 @@ export const RollupSchema = z.strictObject({
   maxItemsPerTick: z.number().int().min(1).default(4096).describe('Deadline entries one tick may process.'),
 });
 
+export const ClusterSchema = z.strictObject({
+  transport: z
+    .enum(['auto', 'none', 'redis'])
+    .default('auto')
+    .describe(
+      'Horizontal transport between nodes: `redis` (pub/sub on the configured Redis), `none` (one node), `auto` = redis when redis is configured.',
+    ),
+  gapTimeoutMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(100)
+    .describe('How long a node waits for a missing serial before fetching it from the store.'),
+  maxPendingPerChannel: z
+    .number()
+    .int()
+    .min(1)
+    .default(1000)
+    .describe(
+      'Messages a node holds per channel while waiting for an earlier serial; past it the repair runs at once.',
+    ),
+  shards: z
+    .number()
+    .int()
+    .min(1)
+    .max(1024)
+    .default(16)
+    .describe('Sharded pub/sub channels on a Redis Cluster (fixed for the cluster’s lifetime; every node the same).'),
+  maxInFlight: z
+    .number()
+    .int()
+    .min(1)
+    .default(10_000)
+    .describe(
+      'Transport publishes in flight at once per node; past it messages are dropped and repaired by receivers.',
+    ),
+});
+
 export const ChannelPoliciesSchema = z
   .strictObject({
     file: z
@@ -358,42 +397,57 @@ export const ChannelPoliciesSchema = z
     path: ['policies'],
   });
 
-export const NodeConfigSchema = z.strictObject({
-  nodeId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/)
-    .optional()
-    .describe('Node identity in the cluster and in serials; defaults to the pod/host name.'),
-  server: ServerSchema.default(ServerSchema.parse({})),
-  ops: OpsSchema.default(OpsSchema.parse({})),
-  websocket: WebSocketSchema.default(WebSocketSchema.parse({})),
-  metrics: MetricsSchema.default(MetricsSchema.parse({})),
-  logging: LoggingSchema.default(LoggingSchema.parse({})),
-  shutdown: ShutdownSchema.default(ShutdownSchema.parse({})),
-  aiTransport: AiTransportSchema.default(AiTransportSchema.parse({})),
-  history: HistorySchema.prefault({}),
-  recovery: RecoverySchema.prefault({}),
-  rollup: RollupSchema.prefault({}),
-  channelPolicies: ChannelPoliciesSchema.prefault({}),
-  redis: RedisConfigSchema.optional().describe(
-    'Shared stores on Redis (history, versions, serials, claims, revocations, idempotency): needed for more than one node. Absent: every store in memory (one node). Also from AIT_REDIS_* (docs/redis.md).',
-  ),
-  apps: z
-    .array(AppSchema)
-    .min(1, 'at least one app is required')
-    .superRefine((apps, ctx) => {
-      for (const field of ['id', 'key'] as const) {
-        const seen = new Map<string, number>();
-        apps.forEach((a, i) => {
-          const prev = seen.get(a[field]);
-          if (prev !== undefined) {
-            ctx.addIssue({ code: 'custom', path: [i, field], message: `duplicate app ${field} (also apps[${prev}])` });
-          }
-          seen.set(a[field], i);
-        });
-      }
-    }),
-});
+export const NodeConfigSchema = z
+  .strictObject({
+    nodeId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .optional()
+      .describe('Node identity in the cluster and in serials; defaults to the pod/host name.'),
+    server: ServerSchema.default(ServerSchema.parse({})),
+    ops: OpsSchema.default(OpsSchema.parse({})),
+    websocket: WebSocketSchema.default(WebSocketSchema.parse({})),
+    metrics: MetricsSchema.default(MetricsSchema.parse({})),
+    logging: LoggingSchema.default(LoggingSchema.parse({})),
+    shutdown: ShutdownSchema.default(ShutdownSchema.parse({})),
+    aiTransport: AiTransportSchema.default(AiTransportSchema.parse({})),
+    history: HistorySchema.prefault({}),
+    recovery: RecoverySchema.prefault({}),
+    rollup: RollupSchema.prefault({}),
+    channelPolicies: ChannelPoliciesSchema.prefault({}),
+    cluster: ClusterSchema.prefault({}),
+    redis: RedisConfigSchema.optional().describe(
+      'Shared stores on Redis (history, versions, serials, claims, revocations, idempotency): needed for more than one node. Absent: every store in memory (one node). Also from AIT_REDIS_* (docs/redis.md).',
+    ),
+    apps: z
+      .array(AppSchema)
+      .min(1, 'at least one app is required')
+      .superRefine((apps, ctx) => {
+        for (const field of ['id', 'key'] as const) {
+          const seen = new Map<string, number>();
+          apps.forEach((a, i) => {
+            const prev = seen.get(a[field]);
+            if (prev !== undefined) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, field],
+                message: `duplicate app ${field} (also apps[${prev}])`,
+              });
+            }
+            seen.set(a[field], i);
+          });
+        }
+      }),
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.cluster.transport === 'redis' && cfg.redis === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['cluster', 'transport'],
+        message: 'cluster.transport redis needs a redis block (or AIT_REDIS_HOST / AIT_REDIS_CLUSTER_NODES)',
+      });
+    }
+  });
 
 export type NodeConfigInput = z.input<typeof NodeConfigSchema>;
 export type NodeConfig = z.output<typeof NodeConfigSchema>;

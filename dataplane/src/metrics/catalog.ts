@@ -182,6 +182,20 @@ export const METRICS = [
     help: 'Reconnections of the cross-node transport.',
   },
   {
+    name: 'horizontal_transport_duplicates_total',
+    type: 'counter',
+    group: 'core',
+    labels: ['driver'],
+    help: 'Cross-node messages dropped as duplicates (a serial already delivered on this node).',
+  },
+  {
+    name: 'horizontal_transport_gaps_total',
+    type: 'counter',
+    group: 'core',
+    labels: ['driver', 'result'],
+    help: 'Messages missing on the transport, by result: repaired (fetched from the store) or unrecoverable (skipped).',
+  },
+  {
     name: 'nats_events_total',
     type: 'counter',
     group: 'core',

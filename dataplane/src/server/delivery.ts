@@ -298,6 +298,15 @@ export class LocalDelivery {
     return groups;
   }
 
+  /** Whether full-mode sockets (which get aggregates) are on the channel here, attaching or not. */
+  hasFullMode(appId: string, channel: string): boolean {
+    const state = this.#core.registry.get(appId, channel);
+    if (!state) return false;
+    const g = this.#groupsOf(state, this.#d.settings.get(appId, channel));
+    for (const group of g.windows.values()) if (group.full.length > 0) return true;
+    return g.attaching.some((c) => c.params.appendMode === 'full');
+  }
+
   // --- attach ------------------------------------------------------------------------------
 
   /** Holds live frames for `conn` on `channel` until `endAttach` (call before subscribing it). */

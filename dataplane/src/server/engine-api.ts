@@ -62,6 +62,8 @@ export interface Engine {
   publish(event: OutboundEvent): void;
   /** A committed message to this node's subscribers (rollup, attach gates, hot buffer). */
   deliver(signal: ChannelSignal): void;
+  /** Whether full-mode (aggregate) sockets are subscribed to the channel on this node. */
+  hasFullModeSubscribers(appId: string, channel: string): boolean;
   listChannels(appId: string, prefix?: string): ChannelSummary[];
   channelInfo(appId: string, channel: string): ChannelInfo;
   /** Presence member ids of a channel, or undefined when it is not an occupied presence channel. */

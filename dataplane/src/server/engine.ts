@@ -444,6 +444,10 @@ class WsEngine implements SocketEngine, EngineCore {
     this.delivery.receive(signal);
   }
 
+  hasFullModeSubscribers(appId: string, channel: string): boolean {
+    return this.delivery.hasFullMode(appId, channel);
+  }
+
   listChannels(appId: string, prefix?: string): ChannelSummary[] {
     return listChannels(this.registry, appId, prefix);
   }

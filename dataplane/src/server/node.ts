@@ -10,11 +10,14 @@ import type { Logger } from 'pino';
 import { OrphanJanitor } from '../ai/janitor.ts';
 import { MemoryRevocationStore, type RevocationStore, revocationTtlMs, verifySignedRequest } from '../auth/index.ts';
 import { ChannelSettingsResolver } from '../channels/settings.ts';
+import type { ControlSignal } from '../cluster/envelope.ts';
 import type { ResolvedConfig } from '../config/load.ts';
 import { PolicySource } from '../config/policy-source.ts';
 import { createLogger } from '../logger.ts';
 import { createMetrics, type Metrics } from '../metrics/registry.ts';
+import type { ChannelSignal } from '../pipeline/message.ts';
 import type { AdminStatus } from './admin-types.ts';
+import { type ClusterNode, startCluster } from './cluster-wiring.ts';
 import { createEngine as createSocketEngine, type EngineDeps } from './engine.ts';
 import type { SocketEngine } from './engine-api.ts';
 import { createOpsServer } from './ops.ts';
@@ -149,6 +152,10 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
   const createEngine = opts.createEngine ?? createSocketEngine;
   const stores = opts.stores ?? redis?.stores ?? memoryStores(config, now);
   const settings = new ChannelSettingsResolver(config, []);
+  // With Redis and the transport on, committed messages go through the cluster bus.
+  const clustered = opts.broadcast === undefined && redis !== undefined && config.cluster.transport !== 'none';
+  let cluster: ClusterNode | undefined;
+  const broadcast = opts.broadcast ?? (clustered ? (s: ChannelSignal) => cluster?.bus.broadcast(s) : undefined);
   const engine = createEngine({
     config,
     metrics,
@@ -157,9 +164,18 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
     now,
     stores,
     settings,
-    ...(opts.broadcast && { broadcast: opts.broadcast }),
+    ...(broadcast && { broadcast }),
   });
   const streams = engine.streams;
+  if (clustered && redis) {
+    try {
+      cluster = await startCluster(config, { engine, connection: redis.connection, metrics, logger });
+    } catch (err) {
+      await engine.close();
+      await stores.close();
+      throw new Error('while starting the cluster transport', { cause: err });
+    }
+  }
   const policies = new PolicySource({
     file: config.channelPolicies.file,
     inline: config.channelPolicies.policies,
@@ -175,6 +191,7 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
   try {
     await policies.start();
   } catch (err) {
+    await cluster?.stop();
     await engine.close();
     await streams.stores.close();
     throw err;
@@ -216,6 +233,7 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
     metrics: httpMetrics,
     now,
     sleep: (ms) => sleep(ms),
+    ...(cluster && { control: (c: ControlSignal) => cluster?.bus.control(c) ?? 0 }),
   });
   const appsById = new Map(config.apps.map((a) => [a.id, a]));
   const publicServer = createPublicServer({
@@ -245,7 +263,10 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
         (await streams.stores.ping())
           ? { ok: true }
           : { ok: false, reason: `${streams.stores.kind} stores unreachable` },
-    });
+    })
+    .add(
+      condition('transport', () => cluster === undefined || cluster.transport.subscribed, 'transport not subscribed'),
+    );
   const status = async (): Promise<AdminStatus> => ({
     nodeId: config.nodeId,
     version,
@@ -289,6 +310,7 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
     janitor.stop();
     policies.stop();
     gauges.stop();
+    await cluster?.stop();
     await engine.close();
     await streams.stores.close();
     throw new Error('while opening the listeners', { cause: err });
@@ -321,6 +343,7 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
       await publicClosed;
       await closeServer(opsServer, 500);
       gauges.stop();
+      await cluster?.stop();
       await streams.stores.close();
       logger.info('data plane stopped');
     })();

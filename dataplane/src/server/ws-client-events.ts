@@ -56,23 +56,18 @@ export function handleClientEvent(core: EngineCore, conn: Connection, frame: Inb
   const userId = state.presence ? state.subscribers.get(conn) : conn.userId;
   const echo = conn.version === 2 && conn.params.echoMessages;
   if (!echo) core.metrics.echoSuppressedTotal.inc({ app_id: conn.appId });
-  if (core.streams.settings.get(conn.appId, channel).history) {
-    // A history channel keeps client events too (a versioned create on versioned channels).
-    core.streams.publisher
-      .publish({
-        appId: conn.appId,
-        channel,
-        event: frame.event,
-        data: (frame.data ?? null) as MessageData,
-        userId,
-        ...(echo ? {} : { excludeSocketId: conn.socketId }),
-      })
-      .catch((err: unknown) => {
-        if (conn.state === 'open') core.fail(conn, withChannel(toAitError(err), channel));
-      });
-    return;
-  }
-  const msg = { event: frame.event, channel, data: frame.data, userId };
-  if (state.type.cache) core.cache.set(conn.appId, channel, { event: frame.event, data: frame.data }, core.now());
-  core.fanout.broadcast(conn.appId, state, msg, { excludeSocketId: echo ? undefined : conn.socketId });
+  // Through the pipeline, like a REST publish: kept on history channels (a versioned create on
+  // versioned ones), and carried to the subscribers on other nodes in a cluster.
+  core.streams.publisher
+    .publish({
+      appId: conn.appId,
+      channel,
+      event: frame.event,
+      data: (frame.data ?? null) as MessageData,
+      userId,
+      ...(echo ? {} : { excludeSocketId: conn.socketId }),
+    })
+    .catch((err: unknown) => {
+      if (conn.state === 'open') core.fail(conn, withChannel(toAitError(err), channel));
+    });
 }

@@ -77,6 +77,7 @@ export function handleChannelUsers(ctx: RouteContext): HttpResponse {
 export function handleTerminateConnections(ctx: RouteContext): HttpResponse {
   const userId = ctx.params.userId as string;
   if (Buffer.byteLength(userId) > 128) throw invalid('user id longer than 128 bytes');
-  ctx.deps.engine.terminateUserConnections(ctx.app.id, userId);
+  if (ctx.deps.control) ctx.deps.control({ kind: 'terminate', appId: ctx.app.id, userId });
+  else ctx.deps.engine.terminateUserConnections(ctx.app.id, userId);
   return json(200, {});
 }

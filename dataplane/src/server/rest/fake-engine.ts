@@ -98,6 +98,10 @@ export class FakeEngine implements SocketEngine {
     return 0;
   }
 
+  hasFullModeSubscribers(): boolean {
+    return false;
+  }
+
   rollupStats(): { activeStreams: number; heldBytes: number; pendingWindows: number } {
     return { activeStreams: 0, heldBytes: 0, pendingWindows: 0 };
   }

@@ -67,7 +67,9 @@ export async function handleRevocation(ctx: RouteContext): Promise<HttpResponse>
       { cause: err, retryAfterSeconds: 1 },
     );
   }
-  const closed = ctx.deps.engine.applyRevocation(appId, match);
+  const closed = ctx.deps.control
+    ? ctx.deps.control({ kind: 'revoke', appId, ...match })
+    : ctx.deps.engine.applyRevocation(appId, match);
   return json(200, {
     revoked_jti: input.jti ?? null,
     revoked_client_id: input.client_id ?? null,

@@ -2,6 +2,7 @@
 // signed-request verifier and revocation store of auth/, the engine, the idempotency store,
 // metrics. node.ts wires the real ones; unit tests pass fakes.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { ControlSignal } from '../../cluster/envelope.ts';
 import type { ResolvedApp, ResolvedConfig } from '../../config/load.ts';
 import type { Engine } from '../engine-api.ts';
 import type { HttpResponse } from '../http-util.ts';
@@ -59,6 +60,11 @@ export interface RestMetrics {
 export interface RestDeps {
   config: ResolvedConfig;
   engine: Engine;
+  /**
+   * Cluster-wide socket effects (revocations, terminations): applied on this node and sent to the
+   * others; returns how many local sockets closed. Absent: this node only.
+   */
+  control?: (c: ControlSignal) => number;
   verify: VerifySignedRequest;
   revocations: RevocationSink;
   revocationTtlMs: RevocationTtl;
