@@ -128,3 +128,88 @@ describe('three nodes on one Redis', () => {
     b.close();
   }, 60_000);
 });
+
+describe('faults', () => {
+  it('a subscriber of a killed node resumes on another node with no gap; the janitor cancels the orphan once', async () => {
+    const channel = `${AI_PREFIX}failover`;
+    const victim = cluster.nodes[2] as NodeProc;
+    const query = { protocol: '2', append_rollup_window: '0' };
+    const first = await subscribe(victim, channel, query);
+    const ack = first.frames.find((f) => f.event === 'sockudo_internal:subscription_succeeded') as Frame;
+    const streamId = ack.stream_id as string;
+    const producer = cluster.nodes[0] as NodeProc;
+    const ms = await create(producer, channel);
+    for (let i = 0; i < 5; i++) await producer.rest('POST', appendPath(channel, ms), { data: `a${i} ` });
+    await first.waitFor((f) => f.serial === 6, 5000);
+    const seen = [...first.frames];
+    await cluster.kill(2);
+    await first.waitClose(5000).catch(() => undefined);
+    for (let i = 5; i < 10; i++) await producer.rest('POST', appendPath(channel, ms), { data: `a${i} ` });
+
+    const again = await subscribe(cluster.nodes[1] as NodeProc, channel, query);
+    again.send({
+      event: 'sockudo:resume',
+      data: { channel_positions: { [channel]: { serial: 6, stream_id: streamId } } },
+    });
+    const success = JSON.parse((await again.waitForEvent('sockudo:resume_success', 5000)).data as string);
+    // Every node buffers every frame it delivers, so the new node serves it from its hot buffer.
+    expect(success.recovered).toMatchObject([{ channel, source: 'hot', replayed: 5 }]);
+    const r = new MessageReducer('delta');
+    for (const f of [...seen, ...again.frames]) r.apply(f);
+    expect(r.get(ms)?.data).toBe(Array.from({ length: 10 }, (_, i) => `a${i} `).join(''));
+    expect([...serials(seen), ...serials(again.frames)]).toEqual(Array.from({ length: 11 }, (_, i) => i + 1));
+
+    // The producer stops (it "died"): after the orphan TTL exactly one node cancels the stream.
+    const update = await again.waitFor((f) => f.event === 'sockudo:message.update', 10_000);
+    expect((update.extras as { ai: { transport: Record<string, string> } }).ai.transport).toMatchObject({
+      status: 'cancelled',
+      'error-code': 'orphan_timeout',
+    });
+    await sleep(1500);
+    expect(again.frames.filter((f) => f.event === 'sockudo:message.update')).toHaveLength(1);
+    // One claimant: the message has exactly one cancelling version, whichever node wrote it.
+    const versions = await (cluster.nodes[0] as NodeProc).rest(
+      'GET',
+      `/apps/${APP.id}/channels/${encodeURIComponent(channel)}/messages/${encodeURIComponent(ms)}/versions?limit=50`,
+    );
+    const items = versions.json().items as Array<{ action: string; version: { description?: string } }>;
+    expect(items.filter((v) => v.action === 'update')).toHaveLength(1);
+    expect(items.find((v) => v.action === 'update')?.version.description).toBe('AI stream orphan timeout');
+    again.close();
+    await cluster.start(2);
+  }, 60_000);
+
+  it('repairs the gap when a node loses its pub/sub connection', async () => {
+    const channel = `${AI_PREFIX}pubsub`;
+    const node = cluster.nodes[1] as NodeProc;
+    const c = await subscribe(node, channel, { protocol: '2', append_rollup_window: '0' });
+    const producer = cluster.nodes[0] as NodeProc;
+    const ms = await create(producer, channel);
+    await producer.rest('POST', appendPath(channel, ms), { data: 'x0 ' });
+    await c.waitFor((f) => f.serial === 2, 5000);
+    // Cut every pub/sub client Redis has; ioredis reconnects and re-subscribes.
+    await redis.command(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    for (let i = 1; i < 6; i++) await producer.rest('POST', appendPath(channel, ms), { data: `x${i} ` });
+    await c.waitFor((f) => f.serial === 7, 10_000);
+    expect(serials(c.frames)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect(await node.metric('horizontal_transport_reconnections_total')).toBeGreaterThanOrEqual(1);
+    c.close();
+  }, 60_000);
+
+  it('applies a revocation on every node', async () => {
+    const { issueCapabilityToken } = await import('../../dataplane/src/auth/index.ts');
+    const token = await issueCapabilityToken(APP, {
+      clientId: 'mallory',
+      capabilities: { '*': ['subscribe'] },
+      ttlSeconds: 600,
+      nowMs: Date.now(),
+    });
+    const sockets: TestWsClient[] = [];
+    for (const n of cluster.nodes) sockets.push(await n.socket({ protocol: '2', token }));
+    const r = await (cluster.nodes[0] as NodeProc).rest('POST', `/apps/${APP.id}/revocations`, {
+      client_id: 'mallory',
+    });
+    expect(r.status, r.text).toBe(200);
+    for (const s of sockets) expect((await s.waitClose(5000)).code).toBe(4009);
+  }, 30_000);
+});
