@@ -87,6 +87,29 @@ describe('ChannelOrderer', () => {
     expect(h.serials()).toEqual([1, 5, 6]);
   });
 
+  it('keeps holding while the store cannot be reached, and repairs once it can', async () => {
+    let reachable = false;
+    const h = harness([ev(2)], {
+      repair: async (_a, _c, _k, from, to) => {
+        if (!reachable) throw new Error('store unavailable');
+        return [ev(2)].filter((m) => (serialOf(m) ?? 0) >= from && (serialOf(m) ?? 0) <= to);
+      },
+    });
+    h.o.accept(ev(1));
+    h.o.accept(ev(3));
+    await h.fire();
+    await h.fire();
+    expect(h.serials(), 'nothing skipped while the store is down').toEqual([1]);
+    expect(
+      h.timers.some((t) => !t.cancelled && t.ms > 100),
+      'backs off',
+    ).toBe(true);
+    reachable = true;
+    await h.fire();
+    expect(h.serials()).toEqual([1, 2, 3]);
+    expect(h.gaps).toEqual([['repaired', 1]]);
+  });
+
   it('repairs at once when too many messages wait', async () => {
     const h = harness([ev(2)], { maxPendingPerChannel: 2 });
     h.o.accept(ev(1));

@@ -46,7 +46,13 @@ interface ChannelOrder {
   readonly pending: Map<number, ChannelMessage>;
   timer: unknown;
   repairing: boolean;
+  /** Consecutive repairs that failed to reach the store (backoff). */
+  failures: number;
 }
+
+/** Held messages per channel past which a channel the store cannot repair gives up the gap. */
+const HARD_PENDING_FACTOR = 10;
+const MAX_REPAIR_BACKOFF_MS = 5000;
 
 function keyOf(appId: string, channel: string): string {
   return `${appId.length}:${appId}|${channel}`;
@@ -101,6 +107,7 @@ export class ChannelOrderer {
         pending: new Map(),
         timer: undefined,
         repairing: false,
+        failures: 0,
       };
       if (this.#channels.size >= this.#d.maxChannels) this.#forget(this.#channels.keys().next().value as string);
     } else {
@@ -113,8 +120,9 @@ export class ChannelOrderer {
     }
     if (serial > st.next) {
       st.pending.set(serial, signal);
-      if (st.pending.size > this.#d.maxPendingPerChannel) void this.#repair(key, st);
-      else if (st.timer === undefined && !st.repairing) {
+      if (st.repairing) return;
+      if (st.pending.size > this.#d.maxPendingPerChannel && st.failures === 0) void this.#repair(key, st);
+      else if (st.timer === undefined) {
         st.timer = this.#d.setTimer(() => {
           st.timer = undefined;
           void this.#repair(key, st);
@@ -148,11 +156,28 @@ export class ChannelOrderer {
     st.repairing = true;
     const from = st.next;
     const to = Math.min(...st.pending.keys()) - 1;
-    let fetched: ChannelMessage[] = [];
+    let fetched: ChannelMessage[];
     try {
       fetched = await this.#d.repair(st.appId, st.channel, st.kind, from, to);
+      st.failures = 0;
     } catch {
-      fetched = [];
+      // The store is unreachable: that is not "the serials are gone". Keep holding and try again
+      // with backoff, unless the channel holds far too much (then give the gap up, counted).
+      st.repairing = false;
+      if (this.#channels.get(key) !== st) return;
+      st.failures++;
+      if (st.pending.size > this.#d.maxPendingPerChannel * HARD_PENDING_FACTOR) {
+        this.#skip(st);
+        return;
+      }
+      const delay = Math.min(MAX_REPAIR_BACKOFF_MS, this.#d.gapTimeoutMs * 2 ** st.failures);
+      if (st.timer === undefined) {
+        st.timer = this.#d.setTimer(() => {
+          st.timer = undefined;
+          void this.#repair(key, st);
+        }, delay);
+      }
+      return;
     }
     st.repairing = false;
     if (this.#channels.get(key) !== st) return; // forgotten or a new epoch meanwhile
@@ -166,19 +191,23 @@ export class ChannelOrderer {
     const before = st.next;
     this.#drain(st);
     if (repaired > 0) this.#d.onGap?.('repaired', repaired, st);
-    if (st.pending.size > 0 && st.next === before) {
-      // The store does not have the missing serials (evicted, or lost): skip to what we hold.
-      const skipTo = Math.min(...st.pending.keys());
-      this.#d.onGap?.('unrecoverable', skipTo - st.next, st);
-      st.next = skipTo;
-      this.#drain(st);
-    }
+    // The store answered but does not have the missing serials (evicted, or lost): skip them.
+    if (st.pending.size > 0 && st.next === before) this.#skip(st);
     if (st.pending.size > 0 && st.timer === undefined) {
       st.timer = this.#d.setTimer(() => {
         st.timer = undefined;
         void this.#repair(key, st);
       }, this.#d.gapTimeoutMs);
     }
+  }
+
+  /** Gives up the gap before the lowest held serial: counted, then delivery goes on from there. */
+  #skip(st: ChannelOrder): void {
+    if (st.pending.size === 0) return;
+    const skipTo = Math.min(...st.pending.keys());
+    this.#d.onGap?.('unrecoverable', skipTo - st.next, st);
+    st.next = skipTo;
+    this.#drain(st);
   }
 
   /**

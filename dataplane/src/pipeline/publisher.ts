@@ -163,6 +163,12 @@ export class ChannelPublisher {
   readonly #owner: string;
   /** AI Transport run/stream metrics of committed messages on AI channels. */
   readonly ai: AiObserver;
+  /**
+   * Channels whose last durable write failed because the store was unreachable: the node-local
+   * view of `degraded` while the store cannot record it itself (STATE_REASONS.storeUnavailable).
+   * Cleared by the channel's next successful write; bounded.
+   */
+  readonly #degradedHints = new Map<string, string>();
 
   constructor(deps: PublisherDeps) {
     this.#d = deps;
@@ -179,6 +185,13 @@ export class ChannelPublisher {
   /** Operations waiting behind the ordering gates of every channel. */
   get pending(): number {
     return this.#d.gate.pending;
+  }
+
+  /** Channels per app whose last write failed on an unreachable store (see #degradedHints). */
+  degradedHintsByApp(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const app of this.#degradedHints.values()) out.set(app, (out.get(app) ?? 0) + 1);
+    return out;
   }
 
   /** Queued operations per app (the `history_queue_depth` gauge). */
@@ -221,12 +234,13 @@ export class ChannelPublisher {
       return { ...(input.messageId !== undefined && { acknowledgement_id: input.messageId }), duplicate: false };
     }
     const key = publishKey(input);
-    if (key === undefined) return this.#gated(input, () => this.#commitPublish(input, settings));
+    const commit = () => this.#durable(input.appId, input.channel, () => this.#commitPublish(input, settings));
+    if (key === undefined) return this.#gated(input, commit);
     const fingerprint = publishFingerprint(input);
     const claim = await this.#claim(input, key, fingerprint);
     if (claim) return claim;
     try {
-      const ack = await this.#gated(input, () => this.#commitPublish(input, settings));
+      const ack = await this.#gated(input, commit);
       const receipt: PublishReceipt = {
         acknowledgementId: ack.acknowledgement_id ?? key,
         ...(ack.message_serial !== undefined && { messageSerial: ack.message_serial }),
@@ -429,28 +443,44 @@ export class ChannelPublisher {
     settings: ChannelSettings,
     row: Parameters<HistoryStore['append']>[2],
   ): Promise<{ historySerial: number; streamId: string }> {
+    const r = await this.#store('history write', () => this.#d.history.append(appId, channel, row, settings.retention));
+    if (r.evictedMessages > 0) {
+      const labels = { app_id: appId };
+      this.#d.metrics.historyEvictionsTotal.inc(labels, r.evictedMessages);
+      this.#d.metrics.historyEvictedBytesTotal.inc(labels, r.evictedBytes);
+    }
+    if (r.durableState === 'degraded') {
+      // The write went through: the store is back. Clearing is idempotent and best effort.
+      void this.#d.history.clearDegraded(appId, channel).catch(() => undefined);
+    }
+    return { historySerial: r.historySerial, streamId: r.streamId };
+  }
+
+  /**
+   * One durable operation of a channel (a publish's rows and version, or a mutation): counted in
+   * `history_writes_total` / `history_write_failures_total` with its latency. A failure because
+   * the store is unreachable marks the channel degraded — in the store when it can still be
+   * reached, and in this node's hints either way (F3) — until its next successful write.
+   */
+  async #durable<T>(appId: string, channel: string, op: () => Promise<T>): Promise<T> {
     const m = this.#d.metrics;
     const labels = { app_id: appId };
+    const key = gateKey(appId, channel);
     const t0 = performance.now();
     try {
-      const r = await this.#store('history write', () =>
-        this.#d.history.append(appId, channel, row, settings.retention),
-      );
+      const out = await op();
       m.historyWritesTotal.inc(labels);
       m.historyWriteLatencyMs.observe(labels, performance.now() - t0);
-      if (r.evictedMessages > 0) {
-        m.historyEvictionsTotal.inc(labels, r.evictedMessages);
-        m.historyEvictedBytesTotal.inc(labels, r.evictedBytes);
-      }
-      if (r.durableState === 'degraded') {
-        // The write went through: the store is back. Clearing is idempotent and best effort.
-        void this.#d.history.clearDegraded(appId, channel).catch(() => undefined);
-      }
-      return { historySerial: r.historySerial, streamId: r.streamId };
+      this.#degradedHints.delete(key);
+      return out;
     } catch (err) {
-      m.historyWriteFailuresTotal.inc(labels);
       if (err instanceof AitError && err.code === 'AIT_ERR_UNAVAILABLE') {
-        // Remember the failure on the channel (best effort: the store may be what is down).
+        m.historyWriteFailuresTotal.inc(labels);
+        this.#degradedHints.delete(key);
+        this.#degradedHints.set(key, appId);
+        if (this.#degradedHints.size > 100_000) {
+          this.#degradedHints.delete(this.#degradedHints.keys().next().value as string);
+        }
         void this.#d.history.markDegraded(appId, channel, STATE_REASONS.writeFailed).catch(() => undefined);
       }
       throw err;
@@ -474,7 +504,9 @@ export class ChannelPublisher {
       this.#countMutation(input.appId, input.mutation.action, 'auth_failed');
       throw aitError('AIT_ERR_MUTABLE_NOT_PERMITTED');
     }
-    return this.#gated(input, () => this.#commitMutation(input, settings));
+    return this.#gated(input, () =>
+      this.#durable(input.appId, input.channel, () => this.#commitMutation(input, settings)),
+    );
   }
 
   /** A non-privileged actor needs publish on the channel when it is a token connection (4.2). */

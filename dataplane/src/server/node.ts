@@ -277,7 +277,7 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
     connectionsByApp: engine.connectionsByApp(),
     channels: engine.channelCount(),
     drain: engine.drainStatus(),
-    history: gauges.health(),
+    history: { ...gauges.health(), reachable: await streams.stores.ping() },
     pipeline: gauges.pipeline(),
     policies: policies.status(),
   });

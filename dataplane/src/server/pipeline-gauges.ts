@@ -30,6 +30,7 @@ export class PipelineGauges {
   #degraded = 0;
   #resetRequired = 0;
   readonly #apps = new Set<string>();
+  readonly #lastDegraded = new Map<string, number>();
   readonly #queueApps = new Set<string>();
   #refreshing = false;
 
@@ -83,14 +84,32 @@ export class PipelineGauges {
         this.#queueApps.add(app);
         this.#m.historyQueueDepth.set({ app_id: app }, n);
       }
+      this.#overlayHints();
       const now = Date.now();
-      if (now - this.#lastStatsMs >= STATS_EVERY_MS) {
+      // While the store is unreachable, retry (and report the hints) every tick.
+      if (!this.#reachable || now - this.#lastStatsMs >= STATS_EVERY_MS) {
         this.#lastStatsMs = now;
         await this.#stats();
       }
     } finally {
       this.#refreshing = false;
     }
+  }
+
+  /**
+   * The channels whose writes failed on this node because the store was unreachable count as
+   * degraded, whatever the store last said (it could not record them itself).
+   */
+  #overlayHints(): void {
+    const hints = this.#s.publisher.degradedHintsByApp();
+    let degraded = 0;
+    for (const app of new Set([...this.#lastDegraded.keys(), ...hints.keys()])) {
+      this.#apps.add(app);
+      const v = Math.max(this.#lastDegraded.get(app) ?? 0, hints.get(app) ?? 0);
+      this.#m.historyDegradedChannels.set({ app_id: app }, v);
+      degraded += v;
+    }
+    this.#degraded = degraded;
   }
 
   async #stats(): Promise<void> {
@@ -105,6 +124,7 @@ export class PipelineGauges {
         this.#m.historyRetainedMessages.set(l, st.retainedMessages);
         this.#m.historyRetainedBytes.set(l, st.retainedBytes);
         this.#m.historyDegradedChannels.set(l, st.degradedChannels);
+        this.#lastDegraded.set(app, st.degradedChannels);
         this.#m.historyResetRequiredChannels.set(l, st.resetRequiredChannels);
         degraded += st.degradedChannels;
         reset += st.resetRequiredChannels;
@@ -119,6 +139,7 @@ export class PipelineGauges {
       }
       this.#degraded = degraded;
       this.#resetRequired = reset;
+      this.#overlayHints();
     } catch (err) {
       if (this.#reachable) this.#log.warn({ err }, 'history stats unavailable');
       this.#reachable = false;
