@@ -5,7 +5,7 @@
 // processes; an API-server restart is survived. One control plane for the whole file.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import { ANNOTATION, LABEL } from '../../operator/src/api/labels.ts';
 import { ChannelPolicySchema } from '../../operator/src/api/v1alpha1/channelpolicy.ts';
 import { AITransportClusterSchema } from '../../operator/src/api/v1alpha1/cluster.ts';
@@ -211,11 +211,299 @@ describe('operator process', () => {
   }, 120_000);
 });
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every child of demo the operator renders, as `Kind/name` → a version that changes on every spec or data write. */
+async function childVersions(): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const t of [
+    RESOURCE.configMap,
+    RESOURCE.serviceAccount,
+    RESOURCE.service,
+    RESOURCE.networkPolicy,
+    RESOURCE.statefulSet,
+    RESOURCE.podDisruptionBudget,
+  ]) {
+    const list = await api.list(t, { namespace: NS, labelSelector: `${LABEL.instance}=demo` });
+    for (const o of list.items) {
+      const hash = o.metadata?.annotations?.[ANNOTATION.inputHash] ?? '';
+      // generation where the kind has one (status updates do not count), else resourceVersion
+      out[`${t.kind}/${o.metadata?.name}`] = `${hash}@${o.metadata?.generation ?? o.metadata?.resourceVersion}`;
+    }
+  }
+  return out;
+}
+
+async function eventsFor(name: string, reason: string): Promise<Array<{ note?: string; series?: { count: number } }>> {
+  const list = await api.list<Obj & { note?: string; reason?: string; regarding?: { name?: string } }>(RESOURCE.event, {
+    namespace: NS,
+  });
+  return list.items.filter((e) => e.reason === reason && e.regarding?.name === name) as never;
+}
+
+describe('reconcile behaviour (operator-a leading)', () => {
+  it('is quiet in steady state: no child or status write across a resync', async () => {
+    debugOnFailure();
+    const before = await childVersions();
+    const crBefore = (await cluster())?.metadata?.resourceVersion;
+    expect(Object.keys(before)).toHaveLength(8); // ConfigMap, ServiceAccount, 3 Services, NetworkPolicy, StatefulSet, PDB
+    await sleep(6_000); // > --resync-seconds=5
+    expect(await childVersions()).toEqual(before);
+    expect((await cluster())?.metadata?.resourceVersion).toBe(crBefore);
+    expect(await operators[0]!.metrics()).toMatch(
+      /aitransport_operator_child_applies_total\{kind="StatefulSet",action="unchanged"\} [1-9]/,
+    );
+  }, 30_000);
+
+  it('restores a field it owns that another manager changed, and leaves the fields it does not own', async () => {
+    debugOnFailure();
+    const cm = await get(RESOURCE.configMap, 'demo-config');
+    const config = cm?.data?.['config.json'];
+    await foreignPatch(RESOURCE.statefulSet, 'demo', { metadata: { labels: { team: 'realtime' } } });
+    await foreignPatch(RESOURCE.service, 'demo', { metadata: { annotations: { 'example.com/owner': 'sre' } } });
+    await foreignPatch(RESOURCE.statefulSet, 'demo', { spec: { minReadySeconds: 99 } });
+    await foreignPatch(RESOURCE.configMap, 'demo-config', { data: { 'config.json': '{}' } });
+    await until(
+      'config.json restored',
+      async () => (await get(RESOURCE.configMap, 'demo-config'))?.data?.['config.json'] === config,
+    );
+    await until(
+      'minReadySeconds restored',
+      async () => (await get(RESOURCE.statefulSet, 'demo'))?.spec?.minReadySeconds === 15,
+    );
+    const sts = await get(RESOURCE.statefulSet, 'demo');
+    expect(sts?.metadata?.labels?.team).toBe('realtime');
+    expect((await get(RESOURCE.service, 'demo'))?.metadata?.annotations?.['example.com/owner']).toBe('sre');
+    const managers = (sts?.metadata?.managedFields ?? []).map((f) => f.manager);
+    expect(managers).toContain('intruder');
+    expect(managers).toContain('aitransport-operator');
+  }, 60_000);
+
+  it('applies a spec change to the children, keeping foreign fields, and reports the new generation', async () => {
+    debugOnFailure();
+    const stsBefore = await get(RESOURCE.statefulSet, 'demo');
+    const hashBefore = (stsBefore?.spec?.template as Obj)?.metadata?.annotations?.[ANNOTATION.configHash];
+    await foreignPatch(
+      RESOURCE.cluster,
+      'demo',
+      { spec: { config: { logging: { level: 'debug' } }, service: { port: 7001 } } },
+      'user',
+    );
+    await until('config.json at level debug', async () =>
+      (await get(RESOURCE.configMap, 'demo-config'))?.data?.['config.json']?.includes('"level": "debug"'),
+    );
+    await until('Service port 7001', async () => {
+      const ports = (await get(RESOURCE.service, 'demo'))?.spec?.ports as Array<{ port: number }> | undefined;
+      return ports?.[0]?.port === 7001;
+    });
+    const sts = await until('pod template rolled to the new config hash', async () => {
+      const s = await get(RESOURCE.statefulSet, 'demo');
+      return (s?.spec?.template as Obj)?.metadata?.annotations?.[ANNOTATION.configHash] !== hashBefore ? s : undefined;
+    });
+    expect(sts.metadata?.labels?.team).toBe('realtime');
+    const cr = await until(
+      'status of generation 2, Ready',
+      async () => {
+        const c = await cluster();
+        return c?.status?.observedGeneration === 2 && condition(c, 'Ready')?.status === 'True' ? c : undefined;
+      },
+      60_000,
+    );
+    expect(cr.metadata?.generation).toBe(2);
+    const wanted = expectedChildren(cr);
+    for (const w of wanted) {
+      const live = await api.get(RESOURCE[kindKey(w.kind)], w.metadata?.namespace, w.metadata?.name ?? '');
+      expect(live?.metadata?.annotations?.[ANNOTATION.inputHash], `${w.kind} ${w.metadata?.name}`).toBe(
+        w.metadata?.annotations?.[ANNOTATION.inputHash],
+      );
+    }
+    expect((await eventsFor('demo', 'Applied')).length).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('re-creates a deleted child', async () => {
+    debugOnFailure();
+    const svc = await get(RESOURCE.service, 'demo-metrics');
+    const cm = await get(RESOURCE.configMap, 'demo-config');
+    await api.delete(RESOURCE.service, NS, 'demo-metrics');
+    await api.delete(RESOURCE.configMap, NS, 'demo-config');
+    await until('Service demo-metrics re-created', async () => {
+      const s = await get(RESOURCE.service, 'demo-metrics');
+      return s && s.metadata?.uid !== svc?.metadata?.uid;
+    });
+    const again = await until('ConfigMap demo-config re-created', async () => {
+      const c = await get(RESOURCE.configMap, 'demo-config');
+      return c && c.metadata?.uid !== cm?.metadata?.uid ? c : undefined;
+    });
+    expect(again.data).toEqual(cm?.data);
+  }, 60_000);
+
+  it('reports an invalid spec as Stalled=True InvalidSpec and applies nothing', async () => {
+    debugOnFailure();
+    const before = await childVersions();
+    await foreignPatch(RESOURCE.cluster, 'demo', { spec: { pod: { terminationGracePeriodSeconds: 5 } } }, 'user');
+    const cr = await until('Stalled InvalidSpec', async () => {
+      const c = await cluster();
+      return condition(c, 'Stalled')?.reason === 'InvalidSpec' &&
+        c?.status?.observedGeneration === c?.metadata?.generation
+        ? c
+        : undefined;
+    });
+    expect(condition(cr, 'Stalled')).toMatchObject({ status: 'True' });
+    expect(condition(cr, 'Stalled')?.message).toContain('spec.pod.terminationGracePeriodSeconds');
+    expect(condition(cr, 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(cr.status?.phase).toBe('Failed');
+    expect(await childVersions()).toEqual(before);
+    const events = await until('InvalidSpec Event', async () => {
+      const e = await eventsFor('demo', 'InvalidSpec');
+      return e.length ? e : undefined;
+    });
+    expect(events[0]?.note).toContain('terminationGracePeriodSeconds');
+    await foreignPatch(RESOURCE.cluster, 'demo', { spec: { pod: { terminationGracePeriodSeconds: null } } }, 'user');
+    await until('Stalled cleared', async () => condition(await cluster(), 'Stalled')?.status === 'False');
+    expect(await childVersions()).toEqual(before);
+  }, 60_000);
+
+  it('renders a ChannelPolicy into channel-policies.json without touching the pod template', async () => {
+    debugOnFailure();
+    const stsBefore = await get(RESOURCE.statefulSet, 'demo');
+    const policy = {
+      apiVersion: 'aitransport.io/v1alpha1',
+      kind: 'ChannelPolicy',
+      metadata: { name: 'ai', namespace: NS },
+      spec: { clusterRef: { name: 'demo' }, appId: 'demo', channels: { prefixes: ['ai:'] } },
+    };
+    await api.create(policy as Obj);
+    const inConfigMap = async (needle: string) => {
+      const doc = JSON.parse((await get(RESOURCE.configMap, 'demo-config'))?.data?.['channel-policies.json'] ?? '{}');
+      return JSON.stringify(doc.policies ?? []).includes(needle);
+    };
+    await until('policy in the ConfigMap', () => inConfigMap('"name":"ai"'));
+    let live = await until('policy Ready', async () => {
+      const p = await get(RESOURCE.channelPolicy, 'ai');
+      return condition(p, 'Ready')?.status === 'True' ? p : undefined;
+    });
+    expect(condition(live, 'Applied')).toMatchObject({ status: 'True', reason: 'ConfigMapUpdated' });
+    expect(live.status?.configHash).toBe(policyHash(ChannelPolicySchema.parse({ ...live, status: undefined })));
+    expect(live.status?.observedGeneration).toBe(1);
+
+    await foreignPatch(RESOURCE.channelPolicy, 'ai', { spec: { history: { retention: { maxMessages: 42 } } } }, 'user');
+    await until('new retention in the ConfigMap', () => inConfigMap('"maxMessages":42'));
+    live = await until('policy status of generation 2', async () => {
+      const p = await get(RESOURCE.channelPolicy, 'ai');
+      return p?.status?.observedGeneration === 2 && condition(p, 'Applied')?.status === 'True' ? p : undefined;
+    });
+    expect(live.status?.configHash).toBe(policyHash(ChannelPolicySchema.parse({ ...live, status: undefined })));
+    const sts = await get(RESOURCE.statefulSet, 'demo');
+    expect(sts?.metadata?.generation).toBe(stsBefore?.metadata?.generation);
+    expect((sts?.spec?.template as Obj)?.metadata).toEqual((stsBefore?.spec?.template as Obj)?.metadata);
+
+    // a policy for a cluster that does not exist, and one for an app the cluster does not have
+    await api.create({
+      ...policy,
+      metadata: { name: 'orphan', namespace: NS },
+      spec: { ...policy.spec, clusterRef: { name: 'nope' } },
+    } as Obj);
+    await api.create({
+      ...policy,
+      metadata: { name: 'wrong-app', namespace: NS },
+      spec: { ...policy.spec, appId: 'other' },
+    } as Obj);
+    await until(
+      'orphan: ClusterNotFound',
+      async () => condition(await get(RESOURCE.channelPolicy, 'orphan'), 'Ready')?.reason === 'ClusterNotFound',
+    );
+    const wrong = await until('wrong-app: InvalidSpec', async () => {
+      const p = await get(RESOURCE.channelPolicy, 'wrong-app');
+      return condition(p, 'Stalled')?.reason === 'InvalidSpec' ? p : undefined;
+    });
+    expect(condition(wrong, 'Stalled')?.message).toContain('has no app other');
+    expect(await inConfigMap('"name":"wrong-app"')).toBe(false);
+  }, 60_000);
+
+  it('renders ServiceMonitor and PrometheusRule once their CRDs appear (discovery each resync)', async () => {
+    debugOnFailure();
+    const crd = (plural: string, kind: string) => ({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: `${plural}.monitoring.coreos.com` },
+      spec: {
+        group: 'monitoring.coreos.com',
+        scope: 'Namespaced',
+        names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        ],
+      },
+    });
+    await serverSideApply(
+      cp!.kubeConfig,
+      [crd('servicemonitors', 'ServiceMonitor'), crd('prometheusrules', 'PrometheusRule')],
+      'test',
+    );
+    await until('ServiceMonitor demo', () => get(RESOURCE.serviceMonitor, 'demo'), 30_000);
+    const rule = await until('PrometheusRule demo', () => get(RESOURCE.prometheusRule, 'demo'), 30_000);
+    expect(JSON.stringify(rule.spec)).toContain('AITransportClusterDown');
+    await until('MonitoringReady', async () => condition(await cluster(), 'MonitoringReady')?.reason === 'CRDsPresent');
+  }, 60_000);
+});
+
+describe('leadership and availability', () => {
+  it('hands leadership over when the leader dies', async () => {
+    debugOnFailure();
+    const b = await startOperator(cp!, { name: 'operator-b', leaseNamespace: OP_NS, extraArgs: opArgs(), env: opEnv });
+    operators.push(b);
+    expect(await b.gauge('aitransport_operator_leader')).toBe(0);
+    const lease = await get(RESOURCE.lease, 'aitransport-operator', OP_NS);
+    expect(String(lease?.spec?.holderIdentity)).toMatch(/^operator-a_/);
+    await operators[0]!.stop(0); // SIGKILL: no release, the lease has to expire
+    await until('operator-b leads', async () => (await b.gauge('aitransport_operator_leader')) === 1, 22_000);
+    expect(String((await get(RESOURCE.lease, 'aitransport-operator', OP_NS))?.spec?.holderIdentity)).toMatch(
+      /^operator-b_/,
+    );
+    const pdb = await get(RESOURCE.podDisruptionBudget, 'demo');
+    await api.delete(RESOURCE.podDisruptionBudget, NS, 'demo');
+    await until('PDB re-created by operator-b', async () => {
+      const p = await get(RESOURCE.podDisruptionBudget, 'demo');
+      return p && p.metadata?.uid !== pdb?.metadata?.uid;
+    });
+  }, 60_000);
+
+  it('keeps reconciling across an API server restart', async () => {
+    debugOnFailure();
+    const b = operators[1]!;
+    await cp!.restartApiserver();
+    await until('CR patch accepted after the restart', async () => {
+      await foreignPatch(RESOURCE.cluster, 'demo', { spec: { service: { port: 7002 } } }, 'user');
+      return true;
+    });
+    await until(
+      'Service port 7002',
+      async () => {
+        const ports = (await get(RESOURCE.service, 'demo'))?.spec?.ports as Array<{ port: number }> | undefined;
+        return ports?.[0]?.port === 7002;
+      },
+      60_000,
+    );
+    expect(await b.metrics()).toMatch(/aitransport_operator_watch_restarts_total\{[^}]*reason="error"\} [1-9]/);
+    expect(await b.ready()).toBe(true);
+  }, 90_000);
+
+  it('on SIGTERM stops, releases the lease and exits 0', async () => {
+    debugOnFailure();
+    const b = operators[1]!;
+    await b.stop(20_000);
+    expect(await b.proc.exited).toBe(0);
+    expect((await get(RESOURCE.lease, 'aitransport-operator', OP_NS))?.spec?.holderIdentity ?? '').toBe('');
+  }, 30_000);
+});
+
 function kindKey(kind: string | undefined): keyof typeof RESOURCE {
   const k = Object.entries(RESOURCE).find(([, t]) => t.kind === kind)?.[0];
   if (!k) throw new Error(`no resource for ${kind}`);
   return k as keyof typeof RESOURCE;
 }
-
-void parseAllDocuments;
-void policyHash;
