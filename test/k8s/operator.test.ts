@@ -471,6 +471,13 @@ describe('leadership and availability', () => {
       const p = await get(RESOURCE.podDisruptionBudget, 'demo');
       return p && p.metadata?.uid !== pdb?.metadata?.uid;
     });
+    // and its reconciles run to the end (the status is the last step)
+    await foreignPatch(RESOURCE.cluster, 'demo', { spec: { service: { sessionAffinity: 'ClientIP' } } }, 'user');
+    await until('operator-b wrote the status of the new generation', async () => {
+      const c = await cluster();
+      return c?.status?.observedGeneration === c?.metadata?.generation;
+    });
+    expect(await b.metrics()).not.toMatch(/aitransport_operator_reconcile_errors_total\{[^}]*\} [1-9]/);
   }, 60_000);
 
   it('keeps reconciling across an API server restart', async () => {
@@ -489,6 +496,11 @@ describe('leadership and availability', () => {
       },
       60_000,
     );
+    // the whole reconcile ran (the status is written last) for the new generation
+    await until('status of the new generation', async () => {
+      const c = await cluster();
+      return c?.status?.observedGeneration === c?.metadata?.generation && condition(c, 'Ready')?.status === 'True';
+    });
     expect(await b.metrics()).toMatch(/aitransport_operator_watch_restarts_total\{[^}]*reason="error"\} [1-9]/);
     expect(await b.ready()).toBe(true);
   }, 90_000);

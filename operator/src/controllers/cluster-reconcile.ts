@@ -10,7 +10,7 @@ import { ANNOTATION } from '../api/labels.ts';
 import type { AITransportCluster, ClusterStatus } from '../api/v1alpha1/cluster.ts';
 import { rfc3339 } from '../kube/clock.ts';
 import { errorMessage, isNotFound, isTransient } from '../kube/errors.ts';
-import { RESOURCE, type ResourceType, resourceOf } from '../kube/resources.ts';
+import { apiVersionOf, RESOURCE, type ResourceType, resourceOf } from '../kube/resources.ts';
 import type { ObservedFacts } from '../render/facts.ts';
 import { renderAll, validateDesired } from '../render/index.ts';
 import { type KubeObject, selectorString } from '../render/meta.ts';
@@ -60,6 +60,13 @@ export const CHILD_RESOURCES: readonly ResourceType[] = [
   RESOURCE.serviceMonitor,
   RESOURCE.prometheusRule,
 ];
+
+/** Every cached child of every cluster, each stamped with its kind (the cache is keyed by resource). */
+function cachedChildren(deps: ReconcileDeps): KubeObject[] {
+  return CHILD_RESOURCES.flatMap((t) =>
+    deps.caches.list(t).map((o) => ({ ...o, apiVersion: apiVersionOf(t), kind: t.kind })),
+  );
+}
 
 interface Ctx {
   readonly deps: ReconcileDeps;
@@ -208,8 +215,8 @@ const applyChildren: Step = async (ctx) => {
 const pruneChildren: Step = async (ctx) => {
   const c = ctx.cluster as AITransportCluster;
   const owner = { uid: c.metadata.uid, name: c.metadata.name, namespace: c.metadata.namespace ?? '' };
-  const live = CHILD_RESOURCES.flatMap((t) => ctx.deps.caches.list(t));
   const gone: string[] = [];
+  const live = cachedChildren(ctx.deps);
   for (const obj of planPrune(live, ctx.desired, owner)) {
     const id = childId(obj);
     await ctx.deps.client
@@ -314,7 +321,7 @@ const STEPS: readonly Step[] = [validate, ensureSecrets, checkSecretRefs, applyC
  * those in other namespaces, which cannot carry an ownerReference: delete them here.
  */
 async function cleanUpAfter(deps: ReconcileDeps, req: ReconcileRequest): Promise<void> {
-  const orphans = CHILD_RESOURCES.flatMap((t) => deps.caches.list(t)).filter(
+  const orphans = cachedChildren(deps).filter(
     (o) =>
       (o.metadata?.ownerReferences ?? []).length === 0 &&
       isOwnedBy(o, { name: req.name, namespace: req.namespace }) &&

@@ -156,3 +156,17 @@ describe('Informer', () => {
     await inf.stop();
   });
 });
+
+describe('clientSource', () => {
+  it('stamps apiVersion and kind on list items (the API server leaves them out)', async () => {
+    const { clientSource } = await import('./informer.ts');
+    const { RESOURCE } = await import('./resources.ts');
+    const fake = {
+      list: async () => ({ items: [{ metadata: { name: 'a', namespace: 'ns' } }], metadata: { resourceVersion: '1' } }),
+      watch: async () => {},
+    };
+    const src = clientSource(fake as never, RESOURCE.statefulSet, { namespace: 'ns' });
+    const page = await src.list({ limit: 10 }, new AbortController().signal);
+    expect(page.items[0]).toMatchObject({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'a' } });
+  });
+});

@@ -8,7 +8,7 @@ import type { KubeObject } from '../render/meta.ts';
 import type { KubeClient } from './client.ts';
 import type { Clock } from './clock.ts';
 import { errorMessage, isGone, KubeApiError } from './errors.ts';
-import type { ResourceType } from './resources.ts';
+import { apiVersionOf, type ResourceType } from './resources.ts';
 import { type BackoffOptions, backoffDelay } from './retry.ts';
 
 export type InformerEventType = 'add' | 'update' | 'delete';
@@ -39,7 +39,8 @@ export interface InformerOptions {
   readonly pageSize?: number;
   /** Server-side watch timeout is drawn from [min, 2·min) seconds, like client-go (spreads re-watches). */
   readonly minWatchSeconds?: number;
-  readonly onRestart?: (reason: 'gone' | 'error', err: unknown, delayMs: number) => void;
+  /** `consecutive`: failures in a row, this one included (0 for a 410 relist). */
+  readonly onRestart?: (reason: 'gone' | 'error', err: unknown, delayMs: number, consecutive: number) => void;
   readonly onHandlerError?: (err: unknown) => void;
 }
 
@@ -217,11 +218,11 @@ export class Informer<T extends KubeObject> {
         if (signal.aborted) break;
         if (err instanceof GoneError || isGone(err)) {
           this.#resourceVersion = '';
-          this.#o.onRestart?.('gone', err, 0);
+          this.#o.onRestart?.('gone', err, 0, 0);
           continue;
         }
         const delay = backoffDelay(failures++, this.#o.backoff ?? { baseMs: 500, maxMs: 30_000 }, this.#o.random);
-        this.#o.onRestart?.('error', new Error(`${this.name}: ${errorMessage(err)}`, { cause: err }), delay);
+        this.#o.onRestart?.('error', new Error(`${this.name}: ${errorMessage(err)}`, { cause: err }), delay, failures);
         await this.#o.clock.sleep(delay, signal);
       }
     }
@@ -236,8 +237,14 @@ export function clientSource<T extends KubeObject>(
 ): ListWatchSource<T> {
   const sel = scope.labelSelector ? { labelSelector: scope.labelSelector } : {};
   const ns = scope.namespace ? { namespace: scope.namespace } : {};
+  const kind = { apiVersion: apiVersionOf(t), kind: t.kind };
   return {
-    list: (o, signal) => client.list<T>(t, { ...ns, ...sel, ...o, signal }),
+    // List items come without apiVersion and kind (watch events carry them): stamp them, so every
+    // cached object says what it is, however it got into the cache.
+    list: async (o, signal) => {
+      const page = await client.list<T>(t, { ...ns, ...sel, ...o, signal });
+      return { ...page, items: page.items.map((i) => ({ ...i, ...kind })) };
+    },
     watch: (o, onEvent, signal) =>
       client.watch(t, { ...ns, ...sel, ...o, signal }, (e) => onEvent(e as unknown as WatchEvent<T>)),
   };
