@@ -113,11 +113,19 @@ export class Manager implements Caches {
         {
           clock: this.#o.clock,
           ...(this.#o.random ? { random: this.#o.random } : {}),
-          onRestart: (reason, err, delayMs) => {
+          onRestart: (reason, err, delayMs, consecutive) => {
             this.#o.metrics.watchRestarts.inc({ resource: t.plural, reason });
-            if (reason === 'gone') this.#o.logger.debug({ resource: t.plural }, 'watch expired (410): relisting');
-            else
-              this.#o.logger.warn({ resource: t.plural, error: errorMessage(err), retryInMs: delayMs }, 'watch failed');
+            if (reason === 'gone') {
+              this.#o.logger.debug({ resource: t.plural }, 'watch expired (410): relisting');
+              return;
+            }
+            // An API-server restart fails every watch at once: one warning each, then quiet
+            // until the outage lasts (10 failures in a row: minutes, with the backoff cap).
+            const level = consecutive >= 10 ? 'error' : consecutive === 1 ? 'warn' : 'debug';
+            this.#o.logger[level](
+              { resource: t.plural, error: errorMessage(err), retryInMs: delayMs, consecutive },
+              'watch failed; retrying',
+            );
           },
           onHandlerError: (err) => this.#o.logger.error({ error: errorMessage(err) }, 'informer handler failed'),
         },
