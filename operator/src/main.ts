@@ -12,7 +12,7 @@ import { EventRecorder } from './kube/events.ts';
 import { loadKubeConfig } from './kube/kubeconfig.ts';
 import { LeaderElector } from './kube/leader.ts';
 import { leaseClient } from './kube/lease-client.ts';
-import { RESOURCE } from './kube/resources.ts';
+import { apiVersionOf, RESOURCE } from './kube/resources.ts';
 import { createTransport } from './kube/transport.ts';
 import { FlagError, type OperatorConfig, parseFlags, usage } from './process/flags.ts';
 import { createLogger, type Logger } from './process/logger.ts';
@@ -162,6 +162,17 @@ async function main(): Promise<void> {
     await lead(stop.signal);
   } else if (await elector.acquire(stop.signal)) {
     logger.info({ lease: `${config.leaderElectionNamespace}/${config.leaderElectionId}` }, 'became leader');
+    recorder.normal(
+      {
+        apiVersion: apiVersionOf(RESOURCE.lease),
+        kind: RESOURCE.lease.kind,
+        name: config.leaderElectionId,
+        namespace: config.leaderElectionNamespace,
+      },
+      'LeaderElection',
+      'Acquire',
+      `${identity} became leader`,
+    );
     const work = new AbortController();
     const running = lead(AbortSignal.any([stop.signal, work.signal]));
     const outcome = await elector.hold(stop.signal);

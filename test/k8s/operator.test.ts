@@ -363,6 +363,55 @@ describe('reconcile behaviour (operator-a leading)', () => {
     expect(await childVersions()).toEqual(before);
   }, 60_000);
 
+  it('leaves children alone while paused (spec.paused or the annotation), then catches up', async () => {
+    debugOnFailure();
+    const before = await childVersions();
+    const gen = (await cluster())?.metadata?.generation ?? 0;
+    await foreignPatch(RESOURCE.cluster, 'demo', { spec: { paused: true } }, 'user');
+    await until(
+      'ReconciliationPaused',
+      async () => condition(await cluster(), 'ReconciliationPaused')?.status === 'True',
+    );
+    await foreignPatch(RESOURCE.cluster, 'demo', { spec: { service: { sessionAffinity: 'ClientIP' } } }, 'user');
+    const paused = await until('paused status of the new generation', async () => {
+      const c = await cluster();
+      return condition(c, 'ReconciliationPaused')?.observedGeneration === gen + 2 ? c : undefined;
+    });
+    expect(paused.status?.phase).toBe('Paused');
+    expect(paused.status?.observedGeneration).toBe(gen); // the paused spec was not acted on
+    expect(await childVersions()).toEqual(before);
+    // the annotation pauses just the same; removing both resumes and applies the change
+    await foreignPatch(
+      RESOURCE.cluster,
+      'demo',
+      { metadata: { annotations: { [ANNOTATION.pauseReconciliation]: 'true' } }, spec: { paused: false } },
+      'user',
+    );
+    await until(
+      'paused by annotation',
+      async () => condition(await cluster(), 'ReconciliationPaused')?.reason === 'AnnotationPaused',
+    );
+    expect(await childVersions()).toEqual(before);
+    await foreignPatch(
+      RESOURCE.cluster,
+      'demo',
+      { metadata: { annotations: { [ANNOTATION.pauseReconciliation]: null } } },
+      'user',
+    );
+    await until(
+      'sessionAffinity applied after resuming',
+      async () => (await get(RESOURCE.service, 'demo'))?.spec?.sessionAffinity === 'ClientIP',
+    );
+    const resumed = await until('resumed', async () => {
+      const c = await cluster();
+      return condition(c, 'ReconciliationPaused')?.status === 'False' &&
+        c?.status?.observedGeneration === c?.metadata?.generation
+        ? c
+        : undefined;
+    });
+    expect(resumed.status?.phase).toBe('Running');
+  }, 60_000);
+
   it('renders a ChannelPolicy into channel-policies.json without touching the pod template', async () => {
     debugOnFailure();
     const stsBefore = await get(RESOURCE.statefulSet, 'demo');
@@ -505,12 +554,42 @@ describe('leadership and availability', () => {
     expect(await b.ready()).toBe(true);
   }, 90_000);
 
-  it('on SIGTERM stops, releases the lease and exits 0', async () => {
+  it('on SIGTERM releases the lease and exits 0; a follower watching one namespace takes over at once', async () => {
     debugOnFailure();
     const b = operators[1]!;
+    const c = await startOperator(cp!, {
+      name: 'operator-c',
+      leaseNamespace: OP_NS,
+      extraArgs: [...opArgs(), `--watch-namespaces=${NS}`],
+      env: opEnv,
+    });
+    operators.push(c);
+    expect(await c.gauge('aitransport_operator_leader')).toBe(0);
+    const t0 = Date.now();
     await b.stop(20_000);
     expect(await b.proc.exited).toBe(0);
-    expect((await get(RESOURCE.lease, 'aitransport-operator', OP_NS))?.spec?.holderIdentity ?? '').toBe('');
+    // released, not expired: c needs a retry period or two, not a lease duration
+    await until('operator-c leads', async () => (await c.gauge('aitransport_operator_leader')) === 1, 10_000);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await foreignPatch(RESOURCE.cluster, 'demo', { spec: { service: { port: 7003 } } }, 'user');
+    await until('operator-c applied the change', async () => {
+      const ports = (await get(RESOURCE.service, 'demo'))?.spec?.ports as Array<{ port: number }> | undefined;
+      return ports?.[0]?.port === 7003;
+    });
+  }, 60_000);
+
+  it('exits 1 when its lease is taken away (and stops reconciling)', async () => {
+    debugOnFailure();
+    const c = operators[2]!;
+    const lease = await get(RESOURCE.lease, 'aitransport-operator', OP_NS);
+    await api.replace({
+      ...lease,
+      spec: { ...lease?.spec, holderIdentity: 'thief', renewTime: new Date().toISOString().replace('Z', '000Z') },
+    } as Obj);
+    expect(await until('operator-c exited', async () => (c.proc.hasExited() ? c.proc.exited : undefined), 15_000)).toBe(
+      1,
+    );
+    expect(c.logTail(20)).toContain('lost the leader lease');
   }, 30_000);
 });
 

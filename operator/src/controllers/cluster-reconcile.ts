@@ -356,6 +356,7 @@ export async function reconcileCluster(deps: ReconcileDeps, req: ReconcileReques
         ? 'spec.paused is true: children are left as they are'
         : `annotation ${ANNOTATION.pauseReconciliation}=true: children are left as they are`;
     const ctx = newCtx(deps, req, raw, generation);
+    deps.recorder.normal(refOf(raw), 'ReconciliationPaused', 'Pause', message);
     await putStatus(ctx, computePausedStatus({ generation, now: now(ctx), previous: raw.status, reason, message }));
     return undefined;
   }

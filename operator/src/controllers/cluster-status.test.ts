@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ClusterStatus } from '../api/v1alpha1/cluster.ts';
+import { CLUSTER_CONDITION_TYPES, type ClusterStatus } from '../api/v1alpha1/cluster.ts';
 import {
   type ClusterObservation,
   CONDITION,
@@ -155,7 +155,7 @@ describe('computeClusterStatus', () => {
 
   it('writes conditions in a fixed order, ReconciliationPaused False', () => {
     const s = computeClusterStatus(observe());
-    expect(s.conditions?.map((c) => c.type)).toEqual(Object.values(CONDITION));
+    expect(s.conditions?.map((c) => c.type)).toEqual([...CLUSTER_CONDITION_TYPES]);
     expect(cond(s, CONDITION.paused)).toMatchObject({ status: 'False', reason: 'NotPaused' });
   });
 

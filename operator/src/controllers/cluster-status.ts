@@ -3,12 +3,12 @@
 // "abnormal-true" (True only while something is in progress or stuck), every condition carries
 // the generation it was computed for, and observedGeneration says which spec the status is for.
 import { type FieldError, formatFieldErrors } from '../api/field-error.ts';
-import type { ClusterStatus } from '../api/v1alpha1/cluster.ts';
+import type { ClusterConditionType, ClusterStatus } from '../api/v1alpha1/cluster.ts';
 import type { Condition } from '../api/v1alpha1/meta.ts';
 import { type ConditionUpdate, findCondition, isTrue, setConditions } from './conditions.ts';
 import type { Readiness } from './production-ready.ts';
 
-/** Condition types, in the order they are written. */
+/** Condition types, in the order they are written (CLUSTER_CONDITION_TYPES of the API). */
 export const CONDITION = {
   ready: 'Ready',
   reconciling: 'Reconciling',
@@ -18,7 +18,7 @@ export const CONDITION = {
   paused: 'ReconciliationPaused',
   monitoring: 'MonitoringReady',
   production: 'ProductionReady',
-} as const;
+} as const satisfies Record<string, ClusterConditionType>;
 
 /** The StatefulSet fields status reads (live object from the cache or the apply answer). */
 export interface StatefulSetView {
