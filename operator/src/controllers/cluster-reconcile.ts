@@ -194,11 +194,12 @@ const applyChildren: Step = async (ctx) => {
       const permanent = !isTransient(err);
       ctx.outcome = { kind: 'applyFailed', message, permanent };
       ctx.deps.recorder.warning(refOf(ctx.raw), permanent ? 'ApplyRejected' : 'ApplyFailed', 'Apply', message);
-      await writeStatus(ctx).catch((e: unknown) => ctx.req.log.debug({ err: e }, 'status write failed too'));
-      if (permanent) {
-        ctx.req.log.warn({ child: id, err }, 'the API server rejected a child: Stalled until the spec changes');
-        return { stop: true };
-      }
+      await writeStatus(ctx).catch((e: unknown) =>
+        ctx.req.log.debug({ error: errorMessage(e) }, 'the status write failed too'),
+      );
+      // Rejected (4xx) or not, the key goes back with the queue's backoff (1 s doubling to 5 min):
+      // a rejection can clear without a spec change (RBAC fixed, an admission webhook back, or the
+      // 403s of an API server whose authorizer cache is still filling after a restart).
       throw new Error(`while applying ${id}`, { cause: err });
     }
     ctx.live.set(id, result);

@@ -173,7 +173,11 @@ export function computeClusterStatus(o: ClusterObservation): ClusterStatus {
     const reason = out.permanent ? 'ApplyRejected' : 'ApplyFailed';
     ready = f(CONDITION.ready, reason, out.message);
     reconciling = out.permanent
-      ? f(CONDITION.reconciling, reason, 'the API server rejected a child: waiting for a spec change')
+      ? f(
+          CONDITION.reconciling,
+          reason,
+          'the API server rejected a child: fix the spec or the cause; retried with backoff',
+        )
       : t(CONDITION.reconciling, reason, `retrying: ${out.message}`);
     if (out.permanent) stalled = t(CONDITION.stalled, reason, out.message);
   } else if (o.missingSecrets.length) {
