@@ -3,10 +3,13 @@
 // deadline (AbortSignal) and is retried with full-jitter backoff on transient errors only.
 import type { KubeObject } from '../render/meta.ts';
 import type { Clock } from './clock.ts';
-import { isNotFound } from './errors.ts';
+import { isNotFound, KubeTimeoutError } from './errors.ts';
 import { apiVersionOf, type ResourceType, resourceOf, resourcePath } from './resources.ts';
 import { DEFAULT_RETRY, withRetry } from './retry.ts';
 import type { Query, RequestOptions, Transport } from './transport.ts';
+
+/** A watch silent this long (no event, no bookmark) is taken for dead. */
+export const WATCH_IDLE_MS = 150_000;
 
 /** The one field manager of every write the operator makes (children and status). */
 export const FIELD_MANAGER = 'aitransport-operator';
@@ -238,32 +241,41 @@ export class KubeClient {
     }
   }
 
-  /** One watch request; resolves when the server ends it (timeoutSeconds), rejects on errors. */
-  watch(t: ResourceType, o: WatchOptions, onEvent: (e: RawWatchEvent) => void): Promise<void> {
-    return this.#o.transport.stream(
-      {
-        method: 'GET',
-        path: resourcePath(t, o.namespace),
-        query: {
-          watch: true,
-          resourceVersion: o.resourceVersion,
-          allowWatchBookmarks: true,
-          timeoutSeconds: o.timeoutSeconds,
-          labelSelector: o.labelSelector,
+  /**
+   * One watch request; resolves when the server ends it (timeoutSeconds) or when it went
+   * silent, rejects on errors. The API server sends a bookmark about every minute to watches
+   * that allow them, so nothing at all for WATCH_IDLE_MS means a dead connection (a partition
+   * that sent no RST): end it, and the informer re-watches from the last version it saw.
+   */
+  async watch(t: ResourceType, o: WatchOptions, onEvent: (e: RawWatchEvent) => void): Promise<void> {
+    try {
+      await this.#o.transport.stream(
+        {
+          method: 'GET',
+          path: resourcePath(t, o.namespace),
+          query: {
+            watch: true,
+            resourceVersion: o.resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds: o.timeoutSeconds,
+            labelSelector: o.labelSelector,
+          },
+          idleTimeoutMs: Math.min((o.timeoutSeconds + 30) * 1000, WATCH_IDLE_MS),
+          signal: o.signal,
         },
-        // No byte for longer than the server-side timeout + a margin: the connection is dead.
-        idleTimeoutMs: (o.timeoutSeconds + 30) * 1000,
-        signal: o.signal,
-      },
-      (line) => {
-        let e: RawWatchEvent;
-        try {
-          e = JSON.parse(line) as RawWatchEvent;
-        } catch {
-          return; // a torn line on a dying connection; the watch ends right after
-        }
-        onEvent(e);
-      },
-    );
+        (line) => {
+          let e: RawWatchEvent;
+          try {
+            e = JSON.parse(line) as RawWatchEvent;
+          } catch {
+            return; // a torn line on a dying connection; the watch ends right after
+          }
+          onEvent(e);
+        },
+      );
+    } catch (err) {
+      if (err instanceof KubeTimeoutError) return;
+      throw err;
+    }
   }
 }
