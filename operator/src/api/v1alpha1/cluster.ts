@@ -334,6 +334,7 @@ export const CLUSTER_CONDITION_TYPES = [
   'Degraded',
   'ReconciliationPaused',
   'MonitoringReady',
+  'ProductionReady',
 ] as const;
 export type ClusterConditionType = (typeof CLUSTER_CONDITION_TYPES)[number];
 
