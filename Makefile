@@ -36,10 +36,12 @@ typecheck: deps ## tsc --noEmit over the whole project
 test-unit: deps ## unit tests beside the code
 	npx vitest run --project unit
 
-test-integration: setup ## integration tests over real sockets and processes on loopback
+test-integration: setup k8s-tools ## integration tests over real sockets and processes on loopback
 	npx vitest run --project integration
 
-test: setup lint typecheck ## every test (what CI runs)
+# k8s-tools first: a cold machine builds the control plane, helm and promtool from the Go module
+# proxy (≈ 18 min on 2 cores, cached per version afterwards) before any test waits on them.
+test: setup k8s-tools lint typecheck ## every test (what CI runs)
 	npx vitest run
 
 format: deps
