@@ -28,9 +28,8 @@ describe('transport envelopes', () => {
     expect(p.record.data).toBeUndefined();
     expect(p.record.fragment).toBe('far');
     const update = { ...append, record: { ...append.record, action: 'update' as const } };
-    expect((decodeEnvelope(encodeEnvelope('n1', update))?.p as VersionMessage).record.data).toBe(
-      'the whole aggregate so far',
-    );
+    const whole = decodeEnvelope(encodeEnvelope('n1', update))?.p as VersionMessage | undefined;
+    expect(whole?.record.data).toBe('the whole aggregate so far');
   });
 
   it('round-trips control signals', () => {
