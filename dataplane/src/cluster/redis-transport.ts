@@ -70,7 +70,12 @@ export class RedisTransport {
   async start(timeoutMs = 10_000): Promise<void> {
     const client = this.#o.connection.client;
     const sub = this.#cluster
-      ? (client as Cluster).duplicate(undefined, { shardedSubscribers: true })
+      ? (client as Cluster).duplicate(undefined, {
+          shardedSubscribers: true,
+          enableAutoPipelining: false,
+          // Subscriptions wait for the cluster to be ready instead of failing at start-up.
+          enableOfflineQueue: true,
+        })
       : (client as Redis).duplicate({ enableOfflineQueue: true });
     this.#sub = sub;
     sub.on('error', (err: Error) => this.#log.warn({ err: { message: err.message } }, 'transport connection error'));
@@ -87,7 +92,10 @@ export class RedisTransport {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        this.#cluster ? sub.ssubscribe(...this.#channels) : sub.subscribe(...this.#channels),
+        // One SSUBSCRIBE per shard channel: their slots differ, and one command may name one slot.
+        this.#cluster
+          ? Promise.all(this.#channels.map((ch) => (sub as Cluster).ssubscribe(ch)))
+          : sub.subscribe(...this.#channels),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`transport not subscribed within ${timeoutMs} ms`)), timeoutMs);
         }),
