@@ -130,11 +130,15 @@ export class Connection implements SweepView {
 
   /**
    * Queues one frame. Returns false, queueing nothing, when the socket is over its send
-   * budget (slow consumer) or no longer open; `true` means a flush is due.
+   * budget (slow consumer) or no longer open; `true` means a flush is due. The budget bounds
+   * a backlog, not a frame: a frame larger than the budget still goes to a socket that has
+   * nothing pending (message size has its own limits), else a full-mode subscriber of a long
+   * message could never be served.
    */
   enqueue(frame: string | Buffer, bytes: number): boolean {
     if (this.state !== 'open') return false;
-    if (this.ws.bufferedAmount + this.#queuedBytes + bytes > this.#maxBufferedBytes) return false;
+    const pending = this.ws.bufferedAmount + this.#queuedBytes;
+    if (pending > 0 && pending + bytes > this.#maxBufferedBytes) return false;
     this.#queue.push(frame);
     this.#queuedBytes += bytes;
     return true;
