@@ -143,16 +143,23 @@ export class ClusterBus {
     const full = signal.kind === 'version' && this.#d.needsAggregate(signal.appId, signal.channel);
     const incomplete =
       full && signal.kind === 'version' && signal.record.action === 'append' && signal.record.data === undefined;
+    // In delivery order: remember aggregates while full-mode sockets are here; otherwise forget
+    // the message's, which would go stale — a full-mode socket joining later would get it
+    // completed with fragments missing.
+    const step = (m: ChannelMessage) => {
+      if (m.kind === 'version') {
+        if (full) this.#remember(m);
+        else if (this.#aggregates.size > 0) this.#aggregates.delete(this.#aggKey(m, m.record.message_serial));
+      }
+      this.#d.deliver(m);
+    };
     const chain = this.#chains.get(key);
     if (!chain && !incomplete) {
-      if (full) this.#remember(signal as VersionMessage);
-      this.#d.deliver(signal);
+      step(signal);
       return;
     }
     const next = (chain ?? Promise.resolve()).then(async () => {
-      const m = incomplete ? await this.#complete(signal as VersionMessage) : signal;
-      if (full) this.#remember(m as VersionMessage);
-      this.#d.deliver(m);
+      step(incomplete ? await this.#complete(signal as VersionMessage) : signal);
     });
     const settled = next.catch((err: unknown) => this.#log.error({ err }, 'delivery after completion failed'));
     this.#chains.set(key, settled);
