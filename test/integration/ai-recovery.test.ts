@@ -103,6 +103,53 @@ describe('sockudo:resume', () => {
     expect(success.recovered).toMatchObject([{ source: 'cold', replayed: 4 }]);
   });
 
+  it('replays to a full-mode socket the aggregate of each version, not the latest text every time', async () => {
+    const channel = 'private-ai-full-versions';
+    const query = { protocol: '2', append_rollup_window: '0', append_mode: 'full' };
+    const first = await sn.socket(query);
+    const ack = await subscribePrivate(sn, first, channel);
+    const ms = await openStream(channel);
+    await first.waitFor((f) => f.serial === 1);
+    first.close();
+    await first.waitClose();
+    await append(channel, ms, 8, 0);
+    const again = await sn.socket(query);
+    await subscribePrivate(sn, again, channel);
+    again.send({
+      event: 'sockudo:resume',
+      data: { channel_positions: { [channel]: { serial: 1, stream_id: ack.stream_id } } },
+    });
+    expect(parseData(await again.waitForEvent('sockudo:resume_success')).recovered).toMatchObject([{ source: 'cold' }]);
+    const replayed = again.frames.filter((f) => f.event === 'sockudo:message.append').map((f) => f.data);
+    expect(replayed).toEqual(
+      Array.from({ length: 8 }, (_, k) => Array.from({ length: k + 1 }, (_, i) => `t${i} `).join('')),
+    );
+    again.close();
+  });
+
+  it('replays one frame per run of appends to a socket with a rollup window, as live rollup would', async () => {
+    const channel = 'private-ai-full-window';
+    const query = { protocol: '2', append_rollup_window: '40', append_mode: 'full' };
+    const first = await sn.socket(query);
+    const ack = await subscribePrivate(sn, first, channel);
+    const ms = await openStream(channel);
+    await first.waitFor((f) => f.serial === 1);
+    first.close();
+    await first.waitClose();
+    const text = await append(channel, ms, 8, 0);
+    const again = await sn.socket(query);
+    await subscribePrivate(sn, again, channel);
+    again.send({
+      event: 'sockudo:resume',
+      data: { channel_positions: { [channel]: { serial: 1, stream_id: ack.stream_id } } },
+    });
+    const success = parseData(await again.waitForEvent('sockudo:resume_success'));
+    expect(success.recovered).toMatchObject([{ source: 'cold', replayed: 1, position: { serial: 9 } }]);
+    const replayed = again.frames.filter((f) => f.event === 'sockudo:message.append');
+    expect(replayed.map((f) => [f.serial, f.data])).toEqual([[9, text]]);
+    again.close();
+  });
+
   it('answers a wrong stream id with stream_reset and releases live frames after resume_success', async () => {
     const channel = 'private-ai-reset';
     const ms = await openStream(channel);

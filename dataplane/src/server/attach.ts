@@ -26,6 +26,8 @@ export interface AttachCovered {
 export class AttachBuffer {
   readonly #maxFrames: number;
   readonly #maxBytes: number;
+  /** Operations holding the buffer (a subscribe's attach, then a resume queued behind it). */
+  #holders = 1;
   #frames: BufferedFrame[] = [];
   #bytes = 0;
   #overflowed = false;
@@ -33,6 +35,22 @@ export class AttachBuffer {
   constructor(maxFrames: number, maxBytes: number) {
     this.#maxFrames = maxFrames;
     this.#maxBytes = maxBytes;
+  }
+
+  /** One more operation holds the buffer: it is released only when the last one lets go. */
+  hold(): void {
+    this.#holders++;
+  }
+
+  /** How many operations hold the buffer now. */
+  get holders(): number {
+    return this.#holders;
+  }
+
+  /** Lets go; returns how many operations still hold the buffer. */
+  unhold(): number {
+    this.#holders = Math.max(0, this.#holders - 1);
+    return this.#holders;
   }
 
   get overflowed(): boolean {

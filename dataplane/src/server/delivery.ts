@@ -10,6 +10,10 @@
 // - Sockets being attached (subscribe with history, rewind, resume) get every version
 //   individually into their attach buffer (attach.ts) instead; when the attach ends, their window
 //   group's held appends are flushed to the others first, so nothing reaches the joiner twice.
+// - An attach whose snapshot or replay was read from a store can be ahead of this node's live
+//   delivery (in a cluster, committed messages are still crossing the transport): the socket
+//   stays attached — held frames, no window group — until live delivery here has reached what
+//   the snapshot covered (or ATTACH_CATCH_UP_MS passed), so nothing it already has arrives twice.
 // - Every frame of a history channel is kept in the hot replay buffer for recovery (6.5).
 import type { Logger } from 'pino';
 import { channelType } from '../channels/names.ts';
@@ -73,7 +77,42 @@ interface Groups {
 
 const orderOf = (m: VersionMessage): number => m.record.delivery_serial;
 
+/** The longest an attach waits for live delivery to reach its snapshot before it joins anyway. */
+export const ATTACH_CATCH_UP_MS = 1000;
+/** Channels whose live position is remembered (most recently delivered kept). */
+const MAX_POSITIONS = 100_000;
+
+/** What live delivery on this node must have reached before an attach may join (same domains as AttachCovered). */
+export interface AttachWait {
+  /** Versioned channels: the delivery serial; others: the history serial (the wire serial). */
+  readonly serial?: number;
+  /** The history serial of creates and events (the subscribe's attach serial). */
+  readonly historySerial?: number;
+}
+
+/** The frames an attach releases (undefined: it overflowed, the socket is closing). */
+export type AttachRelease = (frames: BufferedFrame[] | undefined) => void;
+
+interface DeferredAttach {
+  readonly conn: Connection;
+  readonly channel: string;
+  readonly covered: AttachCovered;
+  readonly wait: AttachWait;
+  readonly release: AttachRelease;
+  readonly deadlineMs: number;
+}
+
+/** The last serials delivered on one channel here. */
+interface LivePosition {
+  wire: number;
+  history: number;
+}
+
 /** The rollup window of a socket on a channel: its own `append_rollup_window`, else the channel's. */
+function positionKey(appId: string, channel: string): string {
+  return `${appId.length}:${appId}|${channel}`;
+}
+
 export function windowOf(conn: Connection, settings: ChannelSettings): number {
   if (settings.rollupWindowMs === 0) return 0;
   return conn.params.appendRollupWindowMs ?? settings.rollupWindowMs;
@@ -89,6 +128,10 @@ export class LocalDelivery {
   #tickScheduled = false;
   #lastGaugeMs = 0;
   readonly #gaugedApps = new Set<string>();
+  /** appId/channel → the last serials live delivery reached on this node. */
+  readonly #positions = new Map<string, LivePosition>();
+  /** Attaches waiting for live delivery to catch up with their snapshot. */
+  readonly #deferred = new Map<AttachBuffer, DeferredAttach>();
 
   constructor(deps: DeliveryDeps) {
     this.#d = deps;
@@ -141,6 +184,7 @@ export class LocalDelivery {
         .catch((err: unknown) => this.#log.warn({ err, appId }, 'hot replay buffer push failed'));
     }
     this.#cacheLast(m);
+    this.#advancePosition(appId, channel, m, settings.versioned);
     const isAppend = m.kind === 'version' && m.record.action === 'append';
     if (isAppend) this.#d.metrics.appendsReceivedTotal.inc({ app_id: appId });
 
@@ -177,6 +221,58 @@ export class LocalDelivery {
       recipients += this.#sendTo(g.v2, Buffer.from(encodeV2(m, 'delta', newMessageId)), exclude);
     }
     this.#core.fanout.trackLatency(t0, appId, state.type.label, recipients);
+    // Last, so this message went to the held frames, not also to a group the socket just joined.
+    if (g.attaching.length > 0 && this.#deferred.size > 0) this.#joinCaughtUp(g.attaching, channel);
+  }
+
+  #advancePosition(
+    appId: string,
+    channel: string,
+    m: Exclude<ChannelSignal, { kind: 'reset' }>,
+    versioned: boolean,
+  ): void {
+    const wire = versioned ? (m.kind === 'version' ? m.record.delivery_serial : undefined) : serialOf(m);
+    const history = createHistorySerial(m);
+    if (wire === undefined && history === undefined) return;
+    const key = positionKey(appId, channel);
+    let p = this.#positions.get(key);
+    if (!p) {
+      if (this.#positions.size >= MAX_POSITIONS) this.#positions.delete(this.#positions.keys().next().value as string);
+      p = { wire: 0, history: 0 };
+      this.#positions.set(key, p);
+    }
+    if (wire !== undefined && wire > p.wire) p.wire = wire;
+    if (history !== undefined && history > p.history) p.history = history;
+  }
+
+  /** Whether live delivery here is behind what an attach's snapshot covered (unknown channel: not behind). */
+  #behind(appId: string, channel: string, wait: AttachWait): boolean {
+    const p = this.#positions.get(positionKey(appId, channel));
+    if (!p) return false;
+    return (
+      (wait.serial !== undefined && p.wire < wait.serial) ||
+      (wait.historySerial !== undefined && p.history < wait.historySerial)
+    );
+  }
+
+  #joinCaughtUp(attaching: readonly Connection[], channel: string): void {
+    for (const conn of attaching) {
+      const buf = conn.attaching.get(channel);
+      const d = buf && this.#deferred.get(buf);
+      if (d && !this.#behind(conn.appId, channel, d.wait)) this.#finishDeferred(buf, d);
+    }
+  }
+
+  #finishDeferred(buf: AttachBuffer, d: DeferredAttach): void {
+    this.#deferred.delete(buf);
+    // Closed, unsubscribed or re-attached meanwhile: nothing to release here.
+    if (d.conn.state !== 'open' || d.conn.attaching.get(d.channel) !== buf) return;
+    // A resume took the buffer over while this attach waited: it releases the frames.
+    if (buf.holders > 0) {
+      d.release([]);
+      return;
+    }
+    d.release(this.#join(d.conn, d.channel, buf, d.covered));
   }
 
   #cacheLast(m: Exclude<ChannelSignal, { kind: 'reset' }>): void {
@@ -311,7 +407,12 @@ export class LocalDelivery {
 
   /** Holds live frames for `conn` on `channel` until `endAttach` (call before subscribing it). */
   beginAttach(conn: Connection, channel: string): void {
-    if (conn.attaching.has(channel)) return;
+    const existing = conn.attaching.get(channel);
+    if (existing) {
+      // A resume queued behind the subscribe's attach takes over the same buffer.
+      existing.hold();
+      return;
+    }
     const o = this.#d.options;
     conn.attaching.set(channel, new AttachBuffer(o.attachMaxFrames, o.attachMaxBytes));
     this.#touch(conn.appId, channel);
@@ -319,13 +420,47 @@ export class LocalDelivery {
 
   /**
    * Ends the attach: the socket's window group gets its held appends first (the joiner already
-   * has them individually), then the socket joins the group. Returns the buffered frames it
-   * still needs (minus what `covered` says it has), for the caller to queue after whatever must
-   * precede them; undefined when there was no attach, or it overflowed (the socket is closing).
+   * has them individually), then the socket joins the group. `release` gets the buffered frames
+   * it still needs (minus what `covered` says it has), to queue after whatever must precede
+   * them — at once, or, when live delivery here has not reached `wait` yet, once it has (at most
+   * ATTACH_CATCH_UP_MS later); undefined when the attach overflowed (the socket is closing).
+   * Nothing happens when there is no attach.
    */
-  endAttach(conn: Connection, channel: string, covered: AttachCovered): BufferedFrame[] | undefined {
+  endAttach(
+    conn: Connection,
+    channel: string,
+    covered: AttachCovered,
+    release: AttachRelease,
+    wait: AttachWait = {},
+  ): void {
     const buf = conn.attaching.get(channel);
-    if (!buf) return undefined;
+    if (!buf) return;
+    // Already ended and waiting for live delivery (a second let-go of the same hold): no-op.
+    if (this.#deferred.has(buf) && buf.holders === 0) {
+      release([]);
+      return;
+    }
+    // Another operation still holds the buffer (a resume after the subscribe): it releases it.
+    if (buf.unhold() > 0) {
+      release([]);
+      return;
+    }
+    if (!buf.overflowed && this.#behind(conn.appId, channel, wait)) {
+      // The wheel tick (start()) expires it if live delivery never gets there.
+      this.#deferred.set(buf, {
+        conn,
+        channel,
+        covered,
+        wait,
+        release,
+        deadlineMs: this.#core.now() + ATTACH_CATCH_UP_MS,
+      });
+      return;
+    }
+    release(this.#join(conn, channel, buf, covered));
+  }
+
+  #join(conn: Connection, channel: string, buf: AttachBuffer, covered: AttachCovered): BufferedFrame[] | undefined {
     const state = this.#core.registry.get(conn.appId, channel);
     if (state) {
       const settings = this.#d.settings.get(conn.appId, channel);
@@ -341,6 +476,8 @@ export class LocalDelivery {
 
   /** Drops an attach without releasing (the socket unsubscribed or closed). */
   abortAttach(conn: Connection, channel: string): void {
+    const buf = conn.attaching.get(channel);
+    if (buf) this.#deferred.delete(buf);
     if (conn.attaching.delete(channel)) this.#touch(conn.appId, channel);
   }
 
@@ -354,6 +491,11 @@ export class LocalDelivery {
   #reset(appId: string, channel: string, previousStreamId: string, newStreamId: string): void {
     this.#scheduler.dropChannel(appId, channel);
     this.#d.hot.clear(appId, channel).catch(() => undefined);
+    // Serials start again: what an attach waited for will not come.
+    this.#positions.delete(positionKey(appId, channel));
+    for (const [buf, d] of [...this.#deferred]) {
+      if (d.conn.appId === appId && d.channel === channel) this.#finishDeferred(buf, d);
+    }
     const state = this.#core.registry.get(appId, channel);
     if (!state) return;
     const frame = Buffer.from(
@@ -377,6 +519,7 @@ export class LocalDelivery {
   tick(): void {
     this.#tickScheduled = false;
     const now = this.#core.now();
+    if (this.#deferred.size > 0) this.#expireDeferred(now);
     const r = this.#scheduler.tick(now);
     this.#deliverAll(r.deliveries);
     if (r.more && !this.#tickScheduled) {
@@ -386,6 +529,20 @@ export class LocalDelivery {
     if (now - this.#lastGaugeMs >= 1000) {
       this.#lastGaugeMs = now;
       this.#updateGauges();
+    }
+  }
+
+  #expireDeferred(now: number): void {
+    for (const [buf, d] of [...this.#deferred]) {
+      if (d.conn.state !== 'open') {
+        this.#deferred.delete(buf);
+      } else if (now >= d.deadlineMs) {
+        this.#log.warn(
+          { appId: d.conn.appId, channel: d.channel, socketId: d.conn.socketId, wait: d.wait },
+          'live delivery did not reach the attach snapshot in time; joining anyway',
+        );
+        this.#finishDeferred(buf, d);
+      }
     }
   }
 

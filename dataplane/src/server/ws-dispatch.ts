@@ -10,7 +10,7 @@ import { handleAiEvent } from './ws-ai-events.ts';
 import { handleAppend } from './ws-append.ts';
 import { handleClientEvent } from './ws-client-events.ts';
 import type { EngineCore } from './ws-context.ts';
-import { handleChannelHistory, handleResume, MAX_HISTORY_REQUESTS } from './ws-history.ts';
+import { handleChannelHistory, handleResume, holdForResume, MAX_HISTORY_REQUESTS } from './ws-history.ts';
 import { handleSignin, handleTokenRefresh } from './ws-identity.ts';
 import { handleSubscribe, handleUnsubscribe } from './ws-subscribe.ts';
 
@@ -87,9 +87,13 @@ export function dispatchMessage(core: EngineCore, conn: Connection, data: RawDat
           core.fail(conn, aitError('AIT_ERR_GENERIC', { reason: 'too many requests in flight' }));
           return;
         }
-        conn
-          .runInOrder(() => handleResume(core, conn, frame.data))
-          .catch((err: unknown) => internalError(core, conn, err));
+        {
+          // Hold the channels' live frames now, not when the resume gets its turn.
+          const held = holdForResume(core, conn, frame.data);
+          conn
+            .runInOrder(() => handleResume(core, conn, frame.data, held))
+            .catch((err: unknown) => internalError(core, conn, err));
+        }
         return;
     }
   } catch (err) {

@@ -17,14 +17,15 @@ import {
 import { type HistoryBounds, type HistoryRow, MAX_PAGE_LIMIT, normalizeDirection } from '../history/types.ts';
 import { historyPageToWire } from '../history/wire.ts';
 import { buildLiveFrame, stripInternal } from '../messages/frames.ts';
-import type { Aggregate } from '../messages/model.ts';
+import { coalesceAppendRuns, fullModeData } from '../messages/replay.ts';
 import { historyErrorToAitError } from '../pipeline/reads.ts';
 import { aitError, withChannel } from '../protocol/errors.ts';
 import { dataObject, type RewindRequest } from '../protocol/frames.ts';
 import type { PresenceSnapshot, RewindSummary } from '../protocol/sender.ts';
 import { withTimeout } from '../stores/timeout.ts';
-import type { AttachCovered } from './attach.ts';
+import type { AttachCovered, BufferedFrame } from './attach.ts';
 import type { Connection } from './connection.ts';
+import { windowOf } from './delivery.ts';
 import type { EngineCore } from './ws-context.ts';
 
 /** At most this many `channel_history` requests in flight per socket (PROTOCOL.md 6.3). */
@@ -100,22 +101,35 @@ export async function attachChannel(
       return;
     }
   }
-  const frames = core.delivery.endAttach(conn, channel, covered) ?? [];
-  if (rewind) {
-    core.send(
-      conn,
-      conn.wire.rewindComplete(channel, {
-        ...(summary ?? {
-          historical_count: 0,
-          complete: false,
-          truncated_by_retention: false,
-          truncated_by_limit: false,
-        }),
-        live_count: frames.length,
-      }),
-    );
-  }
-  for (const f of frames) core.fanout.queueShared(conn, f.frame);
+  // Live delivery here may still be behind the store the attach point and rewind were read from.
+  const wait = {
+    ...(attachSerial !== undefined && { historySerial: attachSerial }),
+    ...(checkpoint && { serial: checkpoint.serial }),
+  };
+  core.delivery.endAttach(
+    conn,
+    channel,
+    covered,
+    (released) => {
+      const frames = released ?? [];
+      if (rewind) {
+        core.send(
+          conn,
+          conn.wire.rewindComplete(channel, {
+            ...(summary ?? {
+              historical_count: 0,
+              complete: false,
+              truncated_by_retention: false,
+              truncated_by_limit: false,
+            }),
+            live_count: frames.length,
+          }),
+        );
+      }
+      for (const f of frames) core.fanout.queueShared(conn, f.frame);
+    },
+    wait,
+  );
 }
 
 function stillSubscribed(conn: Connection, channel: string): boolean {
@@ -323,24 +337,62 @@ function replayFrames(
   conn: Connection,
   channel: string,
   outcome: Extract<RecoveryOutcome, { kind: 'recovered' }>,
+  window: number,
 ): string[] {
   if (outcome.source === 'hot') return outcome.entries.map((e) => e.frame);
   if (outcome.rows) return outcome.rows.map((r) => rowFrame(channel, r, r.message));
-  const latest = new Map<string, Aggregate>((outcome.latest ?? []).map((a) => [a.latest.message_serial, a]));
   const ctx = { channel, stream_id: outcome.position.streamId };
   const mode = conn.params.appendMode;
-  return (outcome.versions ?? []).map((record) => {
-    // A full-mode socket gets the aggregate; for an older append only the latest one is known.
-    const r =
-      mode === 'full' && record.action === 'append' && record.data === undefined
-        ? { ...record, data: latest.get(record.message_serial)?.latest.data ?? '' }
-        : record;
-    return JSON.stringify(stripInternal(buildLiveFrame(ctx, r, mode)));
+  const versions = outcome.versions ?? [];
+  // Live-style for this socket (messages/replay.ts): its window's rollup, full-mode aggregates per version.
+  const keep = window > 0 ? coalesceAppendRuns(versions) : undefined;
+  const data =
+    mode === 'full'
+      ? fullModeData(versions, new Map((outcome.latest ?? []).map((a) => [a.latest.message_serial, a])))
+      : undefined;
+  const frames: string[] = [];
+  versions.forEach((record, i) => {
+    if (keep && !keep[i]) return;
+    const r = data && record.action === 'append' ? { ...record, data: data[i] } : record;
+    frames.push(JSON.stringify(stripInternal(buildLiveFrame(ctx, r, mode))));
   });
+  return frames;
 }
 
-export async function handleResume(core: EngineCore, conn: Connection, frameData: unknown): Promise<void> {
+/**
+ * Called when a `sockudo:resume` frame ARRIVES (before it waits its turn behind a subscribe's
+ * attach): holds the live frames of every named channel the socket is subscribed to, so nothing
+ * slips out between the subscription ack and the replay. Returns the held channels.
+ */
+export function holdForResume(core: EngineCore, conn: Connection, frameData: unknown): string[] {
+  const d = dataObject(frameData);
+  if (!d.ok) return [];
+  const parsed = parsePositions(d.data);
+  if ('error' in parsed) return [];
+  const held = [...parsed.positions.keys()].filter((ch) => conn.channels.has(ch));
+  for (const ch of held) core.delivery.beginAttach(conn, ch);
+  return held;
+}
+
+export async function handleResume(
+  core: EngineCore,
+  conn: Connection,
+  frameData: unknown,
+  held: readonly string[],
+): Promise<void> {
   if (conn.version !== 2) return;
+  try {
+    await resume(core, conn, frameData, held);
+  } finally {
+    // Whatever happened, let go of the held channels (no-op for those already released).
+    for (const ch of held) {
+      if (!conn.attaching.has(ch)) continue;
+      core.delivery.endAttach(conn, ch, {}, (frames) => queueAll(core, conn, frames));
+    }
+  }
+}
+
+async function resume(core: EngineCore, conn: Connection, frameData: unknown, held: readonly string[]): Promise<void> {
   if (!core.config.recovery.enabled) {
     core.fail(conn, aitError('AIT_ERR_RECOVERY_DISABLED'));
     return;
@@ -364,9 +416,7 @@ export async function handleResume(core: EngineCore, conn: Connection, frameData
   const recovered: unknown[] = [];
   const failed: unknown[] = [];
   const results: Array<{ channel: string; outcome: RecoveryOutcome | RecoveryFailure }> = [];
-  // Hold live frames of every named channel until resume_success is queued (6.5).
-  const held = [...parsed.positions.keys()].filter((ch) => conn.channels.has(ch));
-  for (const ch of held) core.delivery.beginAttach(conn, ch);
+  // Live frames of every named channel are held (holdForResume) until resume_success is queued (6.5).
   for (const [channel, pos] of parsed.positions) {
     const settings = core.streams.settings.get(conn.appId, channel);
     let outcome: RecoveryOutcome;
@@ -417,7 +467,8 @@ export async function handleResume(core: EngineCore, conn: Connection, frameData
       continue;
     }
     m.historyRecoverySuccessTotal.inc({ ...labels, source: outcome.source });
-    const frames = replayFrames(conn, channel, outcome);
+    const window = windowOf(conn, core.streams.settings.get(conn.appId, channel));
+    const frames = replayFrames(conn, channel, outcome, window);
     for (const f of frames) core.send(conn, f);
     covered.set(channel, { serial: outcome.position.serial });
     recovered.push({
@@ -433,7 +484,18 @@ export async function handleResume(core: EngineCore, conn: Connection, frameData
   }
   core.send(conn, conn.wire.resumeSuccess({ recovered, failed }));
   for (const ch of held) {
-    const frames = core.delivery.endAttach(conn, ch, covered.get(ch) ?? {}) ?? [];
-    for (const f of frames) core.fanout.queueShared(conn, f.frame);
+    const c = covered.get(ch) ?? {};
+    // The replay came from a store: join once live delivery here has got as far.
+    core.delivery.endAttach(
+      conn,
+      ch,
+      c,
+      (frames) => queueAll(core, conn, frames),
+      c.serial !== undefined ? { serial: c.serial } : {},
+    );
   }
+}
+
+function queueAll(core: EngineCore, conn: Connection, frames: readonly BufferedFrame[] | undefined): void {
+  for (const f of frames ?? []) core.fanout.queueShared(conn, f.frame);
 }
