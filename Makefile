@@ -6,7 +6,7 @@ NODE_BIN := $(shell scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 AIT_CONFIG ?= examples/config/dev.yaml
 
-.PHONY: help setup deps system-deps run test test-unit test-integration lint typecheck format generate bench clean
+.PHONY: help setup deps system-deps run test test-unit test-integration lint typecheck format generate bench chaos clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -49,6 +49,9 @@ format: deps
 
 bench: deps ## benchmarks under test/load (JSON reports, compared to budgets)
 	node test/load/run.ts
+
+chaos: setup ## every chaos scenario on a local 3-node cluster + redis-server (reports in chaos/reports/)
+	node chaos/run.ts
 
 clean:
 	rm -rf node_modules test/load/reports chaos/reports

@@ -12,6 +12,7 @@ export default defineConfig({
             'operator/src/**/*.test.ts',
             'scripts/**/*.test.ts',
             'test/load/**/*.test.ts',
+            'chaos/**/*.test.ts',
           ],
           environment: 'node',
         },

@@ -5,6 +5,8 @@ need=()
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 # lua5.4 runs the chart's Argo CD health check (test/integration/argocd-health.test.ts).
 command -v lua5.4 >/dev/null 2>&1 || need+=(lua5.4)
+# faketime runs a node with a skewed clock in the clock-skew chaos scenario.
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 [[ ${#need[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
 echo "ensure-system-deps: installing ${need[*]}" >&2

@@ -32,6 +32,10 @@ export interface ClusterOptions {
   readonly redis: Record<string, unknown>;
   /** Merged into every node's config. */
   readonly config?: Record<string, unknown>;
+  /** Merged into one node's config after `config` (e.g. a node that reaches Redis through a proxy). */
+  readonly nodeConfig?: (i: number) => Record<string, unknown> | undefined;
+  /** Runs a node under a wrapper command (e.g. `faketime -f -10m`): the prefix before `node`. */
+  readonly launcher?: (i: number) => readonly string[] | undefined;
   readonly logLevel?: string;
 }
 
@@ -41,6 +45,11 @@ export interface NodeCluster {
   /** Starts (again) the node with this index, on the same ports. */
   start(i: number): Promise<NodeProc>;
   kill(i: number): Promise<void>;
+  /** SIGTERM (the node drains: sockets get 4200) and waits for the exit. */
+  terminate(i: number): Promise<void>;
+  /** SIGSTOP / SIGCONT: a node that stops answering without closing anything. */
+  pause(i: number): void;
+  resume(i: number): void;
   stop(): Promise<void>;
   logs(lines?: number): string;
 }
@@ -50,7 +59,11 @@ export const AI_PREFIX = 'private-ai-';
 function restCall(port: number) {
   return (method: string, target: string, body?: unknown) => {
     const [p, query] = target.split('?', 2) as [string, string | undefined];
-    return signed(port, method, p, body, { params: Object.fromEntries(new URLSearchParams(query ?? '')) });
+    // 10 s: a node that was killed mid-request must fail the call (and the producer over), not stall it.
+    return signed(port, method, p, body, {
+      params: Object.fromEntries(new URLSearchParams(query ?? '')),
+      timeoutMs: 10_000,
+    });
   };
 }
 
@@ -78,6 +91,7 @@ export async function startNodeCluster(opts: ClusterOptions): Promise<NodeCluste
         apps: [APP],
         redis: opts.redis,
         ...opts.config,
+        ...opts.nodeConfig?.(i),
       }),
     );
     const proc = startProcess(
@@ -145,6 +159,17 @@ export async function startNodeCluster(opts: ClusterOptions): Promise<NodeCluste
     },
     async kill(i) {
       await nodes[i]?.proc.stop(0);
+    },
+    async terminate(i) {
+      await nodes[i]?.proc.stop(10_000);
+    },
+    pause(i) {
+      const pid = nodes[i]?.proc.pid;
+      if (pid !== undefined) process.kill(pid, 'SIGSTOP');
+    },
+    resume(i) {
+      const pid = nodes[i]?.proc.pid;
+      if (pid !== undefined) process.kill(pid, 'SIGCONT');
     },
     async stop() {
       await Promise.all(nodes.map((n) => n.proc.stop(3000)));

@@ -26,6 +26,8 @@ export interface HttpCall {
   /** Write the body in chunks with pauses (chunked encoding when no content-length is set). */
   chunks?: Buffer[];
   chunkDelayMs?: number;
+  /** Fail when the whole exchange takes longer (default 30 s): a test never hangs on a dead peer. */
+  timeoutMs?: number;
 }
 
 /** One HTTP/1.1 request on a fresh connection; resolves with the response even if the upload was cut. */
@@ -39,7 +41,23 @@ export function http(call: HttpCall): Promise<HttpResult> {
       headers: call.headers,
       agent: false,
     });
+    let answered = false;
+    let cut: Error | undefined;
+    const timer = setTimeout(
+      () =>
+        req.destroy(
+          new Error(`${call.method ?? 'GET'} ${call.path}: no response within ${call.timeoutMs ?? 30_000} ms`),
+        ),
+      call.timeoutMs ?? 30_000,
+    );
+    req.on('close', () => {
+      clearTimeout(timer);
+      // Cut before any response (the peer died): a failure, not a hang.
+      if (!answered)
+        reject(cut ?? new Error(`${call.method ?? 'GET'} ${call.path}: connection closed without a response`));
+    });
     req.on('response', (res) => {
+      answered = true;
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
       res.on('end', () => {
@@ -52,6 +70,7 @@ export function http(call: HttpCall): Promise<HttpResult> {
       // The server may answer and close while we still upload (413): EPIPE/ECONNRESET after the
       // response are expected; before it, they are failures.
       if (err.code !== 'EPIPE' && err.code !== 'ECONNRESET') reject(err);
+      else cut = err;
     });
     if (call.chunks) {
       let i = 0;
@@ -108,6 +127,7 @@ export function signed(
     params?: Record<string, string>;
     headers?: Record<string, string>;
     nowSeconds?: number;
+    timeoutMs?: number;
   } = {},
 ): Promise<HttpResult> {
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
@@ -118,6 +138,7 @@ export function signed(
     path: `${path}?${query}`,
     body: text,
     headers: { 'content-type': 'application/json', ...opts.headers },
+    ...(opts.timeoutMs !== undefined && { timeoutMs: opts.timeoutMs }),
   });
 }
 
