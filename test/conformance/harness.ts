@@ -84,23 +84,20 @@ export class Subscriber {
     s.client.send(frame);
   }
 
-  /** The transcript: received frames with `{"$sent": …}` and `{"$reconnect": …}` entries between. */
+  /** The transcript: received frames with `{"$sent": …}` and `{"$connect": …}` entries between. */
   entries(): unknown[] {
-    const out: unknown[] = [];
+    const out: Array<Record<string, unknown>> = [];
     this.segments.forEach((s, i) => {
       out.push({ $connect: s.query, ...(i > 0 && { $reconnect: true }) });
-      const frames: unknown[] = this.opts.window ? collapseAppends(s.client.frames) : s.client.frames;
-      // `at` counts raw frames; collapsing only merges appends, which no client frame sits between.
       let k = 0;
-      let raw = 0;
-      for (const f of frames) {
-        while (k < s.sent.length && (s.sent[k] as { at: number }).at <= raw) out.push({ $sent: s.sent[k++]?.frame });
+      s.client.frames.forEach((f, at) => {
+        for (; k < s.sent.length && (s.sent[k] as { at: number }).at <= at; k++) out.push({ $sent: s.sent[k]?.frame });
         out.push(f);
-        raw += 1;
-      }
-      while (k < s.sent.length) out.push({ $sent: s.sent[k++]?.frame });
+      });
+      for (; k < s.sent.length; k++) out.push({ $sent: s.sent[k]?.frame });
     });
-    return out;
+    // A real window: runs of appends collapse (a `$sent` entry between two breaks the run).
+    return this.opts.window ? collapseAppends(out) : out;
   }
 }
 
