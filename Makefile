@@ -6,7 +6,7 @@ NODE_BIN := $(shell scripts/ensure-node.sh)
 export PATH := $(NODE_BIN):$(PATH)
 AIT_CONFIG ?= examples/config/dev.yaml
 
-.PHONY: help setup deps system-deps run test test-unit test-integration lint typecheck format generate bench chaos clean
+.PHONY: help setup deps system-deps run test test-unit test-integration lint typecheck format generate bench chaos clean conformance release-evidence
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort
@@ -53,8 +53,17 @@ bench: deps ## benchmarks under test/load (JSON reports, compared to budgets)
 chaos: setup ## every chaos scenario on a local 3-node cluster + redis-server (reports in chaos/reports/)
 	node chaos/run.ts
 
+# The report is vitest's JSON (per-test status); release-evidence reads the newest one.
+conformance: deps ## protocol conformance suite (test/conformance, goldens; UPDATE_GOLDEN=1 rewrites), JSON report in test/conformance/reports/
+	@mkdir -p test/conformance/reports
+	npx vitest run --project integration test/conformance --reporter=default --reporter=json \
+		--outputFile.json=test/conformance/reports/conformance-$$(date -u +%Y%m%dT%H%M%SZ).json
+
+release-evidence: deps ## collect the newest conformance, bench and chaos reports into release-evidence.json (exit 1 on a failed or missing gate)
+	node scripts/release-evidence.ts $(RELEASE_EVIDENCE_FLAGS)
+
 clean:
-	rm -rf node_modules test/load/reports chaos/reports
+	rm -rf node_modules test/load/reports chaos/reports test/conformance/reports release-evidence.json
 
 .PHONY: k8s-tools
 k8s-tools: ## build the Kubernetes test binaries from the Go module proxy, cached per version (K8S_TOOLS="apiserver etcd" for a subset)

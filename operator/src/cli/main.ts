@@ -1,12 +1,17 @@
-// The `ait` command line (operator/src/ait.ts is the entry): for now `ait render`. Pure except
-// for reading files and writing stdout/stderr, so tests call runAit() in-process.
-import { readFileSync } from 'node:fs';
+// The `ait` command line (operator/src/ait.ts is the entry): `ait render` and `ait plan`
+// (cli/plan.ts). Pure except for reading files and writing stdout/stderr, so tests call runAit()
+// in-process.
 import { parseArgs } from 'node:util';
 import { type FlagError, parseLabels } from '../process/flags.ts';
+import { type Io, processIo } from './io.ts';
+import { PLAN_USAGE, runPlan } from './plan.ts';
 import { DEFAULT_OPERATOR_POD_LABELS, renderFiles } from './render.ts';
 import { toYamlDocuments } from './yaml.ts';
 
-export const USAGE = `usage: ait render -f <file> [-f <file> …] [flags]
+export type { Io };
+export { processIo };
+
+const RENDER_USAGE = `usage: ait render -f <file> [-f <file> …] [flags]
 
 Prints the objects the operator would apply for the AITransportClusters and ChannelPolicies
 in the files ('-' reads stdin), as YAML documents in apply order. Exit 1 on an invalid spec
@@ -20,17 +25,7 @@ flags:
       --monitoring-crds=<bool>     render as if the Prometheus Operator CRDs exist (default true)
 `;
 
-export interface Io {
-  readonly stdout: (s: string) => void;
-  readonly stderr: (s: string) => void;
-  readonly readFile: (path: string) => string;
-}
-
-export const processIo: Io = {
-  stdout: (s) => process.stdout.write(s),
-  stderr: (s) => process.stderr.write(s),
-  readFile: (p) => readFileSync(p === '-' ? 0 : p, 'utf8'),
-};
+export const USAGE = `${RENDER_USAGE}\n${PLAN_USAGE}`;
 
 /** Runs `ait <args>`; returns the exit code. */
 export function runAit(args: readonly string[], io: Io = processIo): number {
@@ -39,6 +34,7 @@ export function runAit(args: readonly string[], io: Io = processIo): number {
     io.stdout(USAGE);
     return command ? 0 : 2;
   }
+  if (command === 'plan') return runPlan(rest, io);
   if (command !== 'render') {
     io.stderr(`ait: unknown command "${command}"\n${USAGE}`);
     return 2;
@@ -64,11 +60,11 @@ export function runAit(args: readonly string[], io: Io = processIo): number {
       allowPositionals: false,
     }).values;
   } catch (err) {
-    io.stderr(`ait render: ${(err as Error).message}\n${USAGE}`);
+    io.stderr(`ait render: ${(err as Error).message}\n${RENDER_USAGE}`);
     return 2;
   }
   if (!values.filename?.length) {
-    io.stderr(`ait render: give at least one -f <file>\n${USAGE}`);
+    io.stderr(`ait render: give at least one -f <file>\n${RENDER_USAGE}`);
     return 2;
   }
   const crds = values['monitoring-crds'] ?? 'true';
