@@ -63,3 +63,7 @@ chart-lint: deps ## helm lint --strict, helm template checks and a server-side d
 
 rules-test: deps ## promtool check rules + test rules of the generated alerts and the chart's
 	npx vitest run test/integration/alert-rules.test.ts
+
+.PHONY: images
+images: ## build the data-plane and operator images with docker buildx, tagged <package.json version> (PLATFORMS=linux/amd64,linux/arm64 PUSH=1 for multi-arch; REGISTRY=…)
+	@scripts/images.sh
