@@ -67,3 +67,11 @@ rules-test: deps ## promtool check rules + test rules of the generated alerts an
 .PHONY: images
 images: ## build the data-plane and operator images with docker buildx, tagged <package.json version> (PLATFORMS=linux/amd64,linux/arm64 PUSH=1 for multi-arch; REGISTRY=…)
 	@scripts/images.sh
+
+.PHONY: demo demo-test
+demo: deps ## the demo: a node on the embedded store, the demo page on http://127.0.0.1:6080/ and a producer streaming a turn every few seconds
+	node examples/demo/run.ts
+
+demo-test: deps ## the demo page in headless Chromium (Debian's chromium, installed if missing): streams, reloads mid-stream, resumes, compares the text
+	@scripts/ensure-chromium.sh
+	npx vitest run --config test/browser/vitest.config.ts
