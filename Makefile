@@ -75,3 +75,7 @@ demo: deps ## the demo: a node on the embedded store, the demo page on http://12
 demo-test: deps ## the demo page in headless Chromium (Debian's chromium, installed if missing): streams, reloads mid-stream, resumes, compares the text
 	@scripts/ensure-chromium.sh
 	npx vitest run --config test/browser/vitest.config.ts
+
+.PHONY: e2e-kind
+e2e-kind: deps ## end-to-end on kind (needs Docker with buildx, and kind): images, chart, a cluster with managed Redis, a streamed turn, a version rollout; not part of make test
+	node test/e2e/kind.ts
