@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   }
   sh(helm, [
     'install',
-    'aitransport',
+    'aitransport-operator',
     'charts/aitransport-operator',
     '--namespace',
     'aitransport-system',
