@@ -75,3 +75,19 @@ chart-lint: deps ## helm lint --strict, helm template checks and a server-side d
 
 rules-test: deps ## promtool check rules + test rules of the generated alerts and the chart's
 	npx vitest run test/integration/alert-rules.test.ts
+
+.PHONY: images
+images: ## build the data-plane and operator images with docker buildx, tagged <package.json version> (PLATFORMS=linux/amd64,linux/arm64 PUSH=1 for multi-arch; REGISTRY=…)
+	@scripts/images.sh
+
+.PHONY: demo demo-test
+demo: deps ## the demo: a node on the embedded store, the demo page on http://127.0.0.1:6080/ and a producer streaming a turn every few seconds
+	node examples/demo/run.ts
+
+demo-test: deps ## the demo page in headless Chromium (Debian's chromium, installed if missing): streams, reloads mid-stream, resumes, compares the text
+	@scripts/ensure-chromium.sh
+	npx vitest run --config test/browser/vitest.config.ts
+
+.PHONY: e2e-kind
+e2e-kind: deps ## end-to-end on kind (needs Docker with buildx, and kind): images, chart, a cluster with managed Redis, a streamed turn, a version rollout; not part of make test
+	node test/e2e/kind.ts

@@ -1,10 +1,11 @@
-// `npm run generate`: writes every generated artefact (docs reference, CRDs, their docs, and the
-// generated parts of the Helm chart). `--check` fails when a committed file is stale. Order
-// matters: the chart's CRD templates are rendered from the crds/ files written before them.
+// `npm run generate`: writes every generated artefact (docs reference, CRDs, their docs, the
+// generated parts of the Helm chart and its Grafana dashboards). `--check` fails when a
+// committed file is stale. Order matters: the chart's CRD templates are rendered from the crds/ files written before them.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { chartFiles } from './generate/chart.ts';
 import { renderConfigReference } from './generate/config-reference.ts';
 import { renderChannelPolicyCrd, renderClusterCrd, renderCrdsDoc, renderLabelsDoc } from './generate/crds.ts';
+import { DASHBOARD_FILES } from './generate/dashboards.ts';
 
 export const GENERATED: ReadonlyArray<readonly [string, () => string]> = [
   ['docs/reference/configuration.md', renderConfigReference],
@@ -13,6 +14,7 @@ export const GENERATED: ReadonlyArray<readonly [string, () => string]> = [
   ['docs/crds.md', renderCrdsDoc],
   ['docs/labels-annotations.md', renderLabelsDoc],
   ...chartFiles(),
+  ...DASHBOARD_FILES,
 ];
 
 const check = process.argv.includes('--check');

@@ -2,10 +2,11 @@
 // ai-run-start, an ai-output create (status=streaming), tokens appended at a steady rate, a
 // terminal append (status=complete), ai-run-end — over signed REST, as an agent backend would.
 //
-//   node examples/demo/producer.ts [--channel private-ai-demo] [--tokens 200] [--rate 50] [--batch]
+//   node examples/demo/producer.ts [--channel private-ai-demo] [--tokens 200] [--rate 50] [--batch] [--print-text]
 //
 // --batch sends the tokens through POST /apps/{id}/appends (one request per 20 ms tick) instead of
-// one POST …/append per token. Defaults match examples/config/dev.yaml.
+// one POST …/append per token. --print-text ends with one JSON line {message_serial, text}: what a
+// subscriber must have reduced (the demo page test compares it). Defaults match examples/config/dev.yaml.
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { signRequest } from '../../dataplane/src/auth/index.ts';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     tokens: { type: 'string', default: '200' },
     rate: { type: 'string', default: '50' },
     batch: { type: 'boolean', default: false },
+    'print-text': { type: 'boolean', default: false },
   },
 });
 const app = { key: values.key as string, secret: values.secret as string };
@@ -68,9 +70,11 @@ const append = `/apps/${values.app}/channels/${encodeURIComponent(channel)}/mess
 const total = Number(values.tokens);
 const gapMs = 1000 / Number(values.rate);
 const t0 = Date.now();
+let text = '';
 let pending: Array<{ channel: string; message_serial: string; data: string }> = [];
 for (let i = 0; i < total; i++) {
   const token = `${words[i % words.length]} `;
+  text += token;
   if (values.batch) {
     pending.push({ channel, message_serial: ms, data: token });
     if (pending.length * gapMs >= 20 || i === total - 1) {
@@ -93,3 +97,4 @@ await call('POST', events, {
   extras: transport('complete', { 'run-reason': 'complete' }),
 });
 console.log(`streamed ${total} tokens in ${Date.now() - t0} ms`);
+if (values['print-text']) console.log(JSON.stringify({ message_serial: ms, text }));
