@@ -220,20 +220,14 @@ describe('AI Transport conformance', () => {
       await tokens(sc, ms, [' t3']);
       await sc.append(ms, ' t4.', output('complete', a));
       await sc.publish('ai-run-end', '', { 'run-id': 'r1', 'run-reason': 'complete' });
-      // Full-mode replay frames carry the latest aggregate: see the it.fails below.
-      await finish(sc, { framesCarryTheirVersion: false });
-      sc.assertFramesCarryTheirVersion('v2-delta');
+      await finish(sc);
       expect(recovered).toMatchObject([{ source, replayed: gap }, { replayed: gap }]);
     });
   }
 
-  // Known deviation (documented in docs/protocol.md "sockudo:resume"): a full-mode socket that
-  // resumes from the version store gets every replayed append with the message's *latest*
-  // aggregate (dataplane/src/server/ws-history.ts replayFrames), not the aggregate as of that
-  // version (docs/versioned-messages.md). The reduction still converges; a client rendering each
-  // frame shows later text under an earlier version. The store has every fragment since the
-  // position, so each version's aggregate can be rebuilt (latest minus the later fragments).
-  it.fails('known deviation: a full-mode resume replays each append with the aggregate as of its version', async () => {
+  // A full-mode socket that resumes from the version store gets each replayed append with the
+  // aggregate as of that version (messages/replay.ts), like the live frames it missed.
+  it('full-mode resume: each replayed append carries the aggregate as of its version', async () => {
     const sc = scenario('full-replay-aggregate');
     await sc.join('v2-full', { protocol: 2, mode: 'full' });
     const a = { 'run-id': 'r1', 'codec-message-id': 'a1' };
@@ -252,7 +246,7 @@ describe('AI Transport conformance', () => {
     await sc.sub('v2-full').client.waitForEvent('sockudo:resume_success');
     await sc.append(ms, '', output('complete', a));
     await sc.settle();
-    sc.assertSemantics({ framesCarryTheirVersion: false });
+    sc.assertSemantics();
     sc.assertFramesCarryTheirVersion('v2-full');
   });
 
