@@ -2,15 +2,15 @@
 // Runs the same load against an aitransport node and against the raw naive `ws` floor
 // (naive-server.ts), each in its own process, and reports frames/s, server CPU per 1k
 // frames and publish→last-subscriber latency side by side.
-import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { signRequest } from '../../../dataplane/src/auth/index.ts';
+import { parseBenchArgs } from '../lib/args.ts';
+import { ask, forkChild, spawnChild, stopChild } from '../lib/children.ts';
+import { httpRequest, signedRequest } from '../lib/http.ts';
+import { BENCH_APP, startNode } from '../lib/node.ts';
 import { sampleProcess } from '../lib/proc.ts';
+import { histogramDelta, histogramOf, histogramQuantile, parseMetrics } from '../lib/prom.ts';
 import { round3, summarize } from '../lib/stats.ts';
 
 export interface FanoutParams {
@@ -25,7 +25,7 @@ export interface FanoutParams {
 export const DEFAULT_FANOUT: FanoutParams = {
   subscribers: 1000,
   ratePerSecond: 50,
-  durationSeconds: 20,
+  durationSeconds: 10,
   warmupSeconds: 3,
   clientProcesses: 1,
   payloadBytes: 100,
@@ -39,111 +39,57 @@ export interface TargetResult {
   lostDeliveries: number;
   framesPerSecond: number;
   serverCpuMs: number;
+  /** The user-space and kernel parts of serverCpuMs. */
+  serverUserCpuMs: number;
+  serverSysCpuMs: number;
   framesPerCpuSecond: number;
   cpuMsPer1kFrames: number;
+  /** CPU microseconds per frame, split: kernel time is mostly the per-socket write syscall. */
+  userUsPerFrame: number;
+  sysUsPerFrame: number;
   serverRssBytes: number;
   latencyMs: ReturnType<typeof summarize>;
   lastSubscriberLatencyMs: ReturnType<typeof summarize>;
+  /**
+   * aitransport only: the node's own `broadcast_latency_ms` over the measured phase (publish
+   * call → frame written to every local socket), Prometheus-style bucket interpolation.
+   */
+  serverBroadcastLatencyMs?: { count: number; p50: number; p99: number };
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const repoRoot = join(here, '..', '..', '..');
-const APP = { id: 'app-id', key: 'app-key', secret: 'app-secret' };
+const APP = BENCH_APP;
 const CHANNEL = 'bench';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function httpStatus(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET', timeout: 1000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end();
-  });
-}
-
-function post(port: number, path: string, body: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        timeout: 5000,
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
-    req.on('error', reject);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.end(body);
-  });
-}
 
 interface Target {
   name: string;
   proc: ChildProcess;
   wsUrl: string;
-  publish(seq: number, data: string): Promise<number>;
+  /** Resolves with the HTTP status (0 when the request failed). */
+  publish(data: string): Promise<number>;
+  metrics?: () => Promise<string>;
+  stop(): Promise<void>;
 }
 
+const BROADCAST_LATENCY = 'ait_broadcast_latency_ms';
+
 async function startAitransport(): Promise<Target> {
-  const [port, opsPort] = [await freePort(), await freePort()];
-  const dir = mkdtempSync(join(tmpdir(), 'ait-bench-'));
-  const configPath = join(dir, 'config.json');
-  writeFileSync(
-    configPath,
-    JSON.stringify({
-      server: { host: '127.0.0.1', port },
-      ops: { host: '127.0.0.1', port: opsPort },
-      logging: { level: 'warn' },
-      apps: [{ ...APP, limits: { maxEventPayloadKb: 100 } }],
-    }),
-  );
-  const proc = spawn(process.execPath, [join(repoRoot, 'dataplane/src/main.ts'), '--config', configPath], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  await waitFor(async () => (await httpStatus(opsPort, '/readyz')) === 200, 20_000, 'aitransport /readyz');
+  const node = await startNode();
   const path = `/apps/${APP.id}/events`;
   return {
     name: 'aitransport',
-    proc,
-    wsUrl: `ws://127.0.0.1:${port}/app/${APP.key}?protocol=7&client=bench&version=1`,
-    publish(_seq, data) {
-      const body = JSON.stringify({ name: 'bench', channel: CHANNEL, data });
-      const query = signRequest(APP, 'POST', path, {}, body, Date.now());
-      return post(port, `${path}?${query}`, body);
+    proc: node.proc,
+    wsUrl: `ws://127.0.0.1:${node.port}/app/${APP.key}?protocol=7&client=bench&version=1`,
+    async publish(data) {
+      return (await signedRequest(node.port, APP, 'POST', path, { name: 'bench', channel: CHANNEL, data })).status;
     },
+    metrics: () => node.metrics(),
+    stop: () => node.stop(),
   };
 }
 
 async function startNaive(): Promise<Target> {
-  const proc = spawn(process.execPath, [join(here, 'naive-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawnChild(process.execPath, [join(here, 'naive-server.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise<number>((resolve, reject) => {
     proc.stdout?.once('data', (chunk: Buffer) =>
       resolve((JSON.parse(chunk.toString()) as { listening: number }).listening),
@@ -154,40 +100,27 @@ async function startNaive(): Promise<Target> {
     name: 'naive-ws',
     proc,
     wsUrl: `ws://127.0.0.1:${port}/app/${APP.key}`,
-    publish(_seq, data) {
-      return post(port, '/publish', JSON.stringify({ event: 'bench', channel: CHANNEL, data }));
+    async publish(data) {
+      return (await httpRequest(port, 'POST', '/publish', JSON.stringify({ event: 'bench', channel: CHANNEL, data })))
+        .status;
     },
+    stop: () => stopChild(proc),
   };
 }
 
 type ClientMsg =
   | { type: 'ready'; subscribers: number }
-  | { type: 'error'; message: string }
   | { type: 'report'; frames: number; bytes: number; deliveries: Record<string, number[]> };
-
-function ask(child: ChildProcess, cmd: object, expect: ClientMsg['type']): Promise<ClientMsg> {
-  return new Promise((resolve, reject) => {
-    const onMsg = (m: ClientMsg) => {
-      if (m.type === 'error') reject(new Error(`subscriber process: ${m.message}`));
-      else if (m.type === expect) {
-        child.off('message', onMsg);
-        resolve(m);
-      }
-    };
-    child.on('message', onMsg);
-    child.send(cmd);
-  });
-}
 
 async function runTarget(target: Target, p: FanoutParams): Promise<TargetResult> {
   const clients = Array.from({ length: p.clientProcesses }, () =>
-    fork(join(here, 'subscribers.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+    forkChild(join(here, 'subscribers.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
   );
   try {
     const per = Math.ceil(p.subscribers / p.clientProcesses);
     await Promise.all(
       clients.map((c, i) =>
-        ask(
+        ask<ClientMsg>(
           c,
           {
             cmd: 'start',
@@ -212,7 +145,7 @@ async function runTarget(target: Target, p: FanoutParams): Promise<TargetResult>
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const s = measured ? ++seq : -1;
-        inflight.push(target.publish(s, JSON.stringify({ seq: s, t: process.hrtime.bigint().toString(), pad })));
+        inflight.push(target.publish(JSON.stringify({ seq: s, t: process.hrtime.bigint().toString(), pad })));
       }
       const statuses = await Promise.all(inflight);
       const bad = statuses.filter((s) => s !== 200).length;
@@ -222,12 +155,14 @@ async function runTarget(target: Target, p: FanoutParams): Promise<TargetResult>
     await publishFor(p.warmupSeconds, false);
     await new Promise((r) => setTimeout(r, 500));
     // Reset the subscribers' counters, then measure.
-    await Promise.all(clients.map((c) => ask(c, { cmd: 'report' }, 'report')));
+    await Promise.all(clients.map((c) => ask<ClientMsg>(c, { cmd: 'report' }, 'report')));
+    const latencyBefore = target.metrics && histogramOf(parseMetrics(await target.metrics()), BROADCAST_LATENCY);
     const before = sampleProcess(target.proc.pid as number);
     const published = await publishFor(p.durationSeconds, true);
     await new Promise((r) => setTimeout(r, 1000));
     const after = sampleProcess(target.proc.pid as number);
-    const reports = (await Promise.all(clients.map((c) => ask(c, { cmd: 'report' }, 'report')))) as Extract<
+    const latencyAfter = target.metrics && histogramOf(parseMetrics(await target.metrics()), BROADCAST_LATENCY);
+    const reports = (await Promise.all(clients.map((c) => ask<ClientMsg>(c, { cmd: 'report' }, 'report')))) as Extract<
       ClientMsg,
       { type: 'report' }
     >[];
@@ -250,6 +185,7 @@ async function runTarget(target: Target, p: FanoutParams): Promise<TargetResult>
     }
     const cpuMs = after.cpuMs - before.cpuMs;
     const frames = deliveries;
+    const serverLatency = latencyBefore && latencyAfter && histogramDelta(latencyAfter, latencyBefore);
     return {
       target: target.name,
       published,
@@ -258,11 +194,22 @@ async function runTarget(target: Target, p: FanoutParams): Promise<TargetResult>
       lostDeliveries: published * p.subscribers - deliveries,
       framesPerSecond: frames / p.durationSeconds,
       serverCpuMs: cpuMs,
+      serverUserCpuMs: after.userMs - before.userMs,
+      serverSysCpuMs: after.sysMs - before.sysMs,
       framesPerCpuSecond: cpuMs > 0 ? frames / (cpuMs / 1000) : Number.POSITIVE_INFINITY,
       cpuMsPer1kFrames: frames > 0 ? cpuMs / (frames / 1000) : Number.NaN,
+      userUsPerFrame: frames > 0 ? ((after.userMs - before.userMs) * 1000) / frames : Number.NaN,
+      sysUsPerFrame: frames > 0 ? ((after.sysMs - before.sysMs) * 1000) / frames : Number.NaN,
       serverRssBytes: after.rssBytes,
       latencyMs: summarize(perDelivery),
       lastSubscriberLatencyMs: summarize(lastSubscriber),
+      ...(serverLatency && {
+        serverBroadcastLatencyMs: {
+          count: serverLatency.count,
+          p50: histogramQuantile(serverLatency, 0.5),
+          p99: histogramQuantile(serverLatency, 0.99),
+        },
+      }),
     };
   } finally {
     for (const c of clients) c.kill('SIGKILL');
@@ -289,8 +236,7 @@ export async function runFanoutBench(params: Partial<FanoutParams> = {}): Promis
     try {
       results.push(await runTarget(target, p));
     } finally {
-      target.proc.kill('SIGTERM');
-      await new Promise((r) => target.proc.once('exit', r));
+      await target.stop();
     }
   }
   const naive = results.find((r) => r.target === 'naive-ws');
@@ -300,13 +246,12 @@ export async function runFanoutBench(params: Partial<FanoutParams> = {}): Promis
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const args = Object.fromEntries(
-    process.argv
-      .slice(2)
-      .map((a) => /^--(\w+)=(\d+)$/.exec(a))
-      .filter((m): m is RegExpExecArray => m !== null)
-      .map((m) => [m[1], Number(m[2])]),
-  ) as Partial<FanoutParams>;
+  const parsed = parseBenchArgs(process.argv.slice(2), []);
+  if ('error' in parsed) {
+    console.error(parsed.error);
+    process.exit(2);
+  }
+  const args = parsed.overrides as Partial<FanoutParams>;
   runFanoutBench(args).then(
     (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
     (err: Error) => {
