@@ -11,6 +11,7 @@ function target(name: string, o: Partial<TargetResult> = {}): TargetResult {
   return {
     target: name,
     published: 10,
+    failedPublishes: 0,
     expectedDeliveries: 100,
     deliveries: 100,
     lostDeliveries: 0,
@@ -35,6 +36,7 @@ const fanoutReport = (efficiency: number, ours: Partial<TargetResult> = {}): Fan
     params: {} as FanoutReport['params'],
     results: [target('naive-ws'), target('aitransport', ours)],
     efficiencyVsNaive: efficiency,
+    ceilingVsNaive: 1.5,
   }) as FanoutReport;
 
 const FANOUT = { minEfficiencyVsNaive: 2.5, maxLastSubscriberP99Ms: 5, maxLostDeliveries: 0 };
@@ -42,11 +44,15 @@ const FANOUT = { minEfficiencyVsNaive: 2.5, maxLastSubscriberP99Ms: 5, maxLostDe
 describe('fanout budget', () => {
   it('passes within budget and names every miss', () => {
     expect(checkFanout(fanoutReport(3), FANOUT)).toEqual([]);
-    const misses = checkFanout(fanoutReport(1.1, { lastSubscriberLatencyMs: latency(30), lostDeliveries: 2 }), FANOUT);
+    const misses = checkFanout(
+      fanoutReport(1.1, { lastSubscriberLatencyMs: latency(30), lostDeliveries: 2, failedPublishes: 1 }),
+      FANOUT,
+    );
     expect(misses).toEqual([
       'efficiency 1.1x < 2.5x the naive floor',
       'publish→last-subscriber p99 30 ms > 5 ms',
       '2 deliveries lost',
+      '1 publishes failed',
     ]);
   });
 

@@ -45,6 +45,7 @@ export function checkFanout(report: FanoutReport, budget: FanoutBudget): string[
     );
   }
   if (over(ours.lostDeliveries, budget.maxLostDeliveries)) failures.push(`${ours.lostDeliveries} deliveries lost`);
+  if (ours.failedPublishes > 0) failures.push(`${ours.failedPublishes} publishes failed`);
   return failures;
 }
 
