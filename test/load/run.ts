@@ -6,6 +6,7 @@
 //   node test/load/run.ts rollup               # one benchmark
 //   node test/load/run.ts rollup --durationSeconds=5
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type FanoutReport, runFanoutBench } from './fanout/bench.ts';
@@ -73,12 +74,17 @@ type Name = keyof typeof BENCHMARKS;
 
 async function runOne<R>(name: Name, bench: Benchmark<R>, overrides: Overrides, outDir: string): Promise<string[]> {
   console.log(`— ${name}`);
+  // The machine is shared: the load around a run says how far its latencies can be trusted.
+  const loadBefore = loadavg()[0] as number;
   const report = await bench.run(overrides);
+  const machine = { cpus: cpus().length, loadAverage1mBefore: loadBefore, loadAverage1mAfter: loadavg()[0] };
   const failures = bench.check(report);
   const file = join(outDir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, `${JSON.stringify({ ...report, budget: budgets[name], failures }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ ...report, machine, budget: budgets[name], failures }, null, 2)}\n`);
   for (const line of bench.summary(report)) console.log(`  ${line}`);
-  console.log(`  → ${file}`);
+  console.log(
+    `  load average ${machine.loadAverage1mBefore.toFixed(2)} → ${machine.loadAverage1mAfter?.toFixed(2)} on ${machine.cpus} CPUs → ${file}`,
+  );
   return failures.map((f) => `${name}: ${f}`);
 }
 

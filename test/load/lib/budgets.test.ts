@@ -104,7 +104,7 @@ function phase(windowMs: number, o: Partial<RollupPhase> = {}): RollupPhase {
             ],
           }
         : null,
-    eventLoopDelayMs: { p50: 10, p99: 20, max: 30 },
+    eventLoopLagMs: { p50: 0.1, p99: 2, max: 5 },
     serverCpuMs: 1,
     serverUserCpuMs: 1,
     serverSysCpuMs: 0,
