@@ -11,7 +11,7 @@ import { httpRequest, signedRequest } from '../lib/http.ts';
 import { BENCH_APP, startNode } from '../lib/node.ts';
 import { sampleProcess } from '../lib/proc.ts';
 import { histogramDelta, histogramOf, histogramQuantile, parseMetrics } from '../lib/prom.ts';
-import { round3, summarize } from '../lib/stats.ts';
+import { lowestPerKey, round3, summarize } from '../lib/stats.ts';
 
 export interface FanoutParams {
   subscribers: number;
@@ -20,19 +20,23 @@ export interface FanoutParams {
   warmupSeconds: number;
   clientProcesses: number;
   payloadBytes: number;
+  /** Interleaved measurement rounds per target (each `durationSeconds`). */
+  rounds: number;
 }
 
 export const DEFAULT_FANOUT: FanoutParams = {
   subscribers: 1000,
   ratePerSecond: 50,
-  durationSeconds: 10,
+  durationSeconds: 5,
   warmupSeconds: 3,
   clientProcesses: 1,
   payloadBytes: 100,
+  rounds: 2,
 };
 
 export interface TargetResult {
   target: string;
+  round: number;
   published: number;
   /** Publishes that did not answer 200 within 5 s (an overloaded server). */
   failedPublishes: number;
@@ -52,6 +56,8 @@ export interface TargetResult {
   serverRssBytes: number;
   latencyMs: ReturnType<typeof summarize>;
   lastSubscriberLatencyMs: ReturnType<typeof summarize>;
+  /** The median message reached its last subscriber within one publish interval (1000 / rate ms). */
+  keptUp: boolean;
   /**
    * aitransport only: the node's own `broadcast_latency_ms` over the measured phase (publish
    * call → frame written to every local socket), Prometheus-style bucket interpolation.
@@ -122,14 +128,23 @@ async function startWsServer(name: string, args: string[]): Promise<Target> {
 
 type ClientMsg =
   | { type: 'ready'; subscribers: number }
+  | { type: 'reset' }
   | { type: 'report'; frames: number; bytes: number; deliveries: Record<string, number[]> };
 
-async function runTarget(target: Target, p: FanoutParams): Promise<TargetResult> {
+/** A target with its subscribers connected, measured round after round. */
+interface Running {
+  target: Target;
+  clients: ChildProcess[];
+  /** The last seq published (measured messages carry 1, 2, …; warm-up ones -1). */
+  seq: number;
+}
+
+async function connect(target: Target, p: FanoutParams): Promise<Running> {
   const clients = Array.from({ length: p.clientProcesses }, () =>
     forkChild(join(here, 'subscribers.ts'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
   );
+  const per = Math.ceil(p.subscribers / p.clientProcesses);
   try {
-    const per = Math.ceil(p.subscribers / p.clientProcesses);
     await Promise.all(
       clients.map((c, i) =>
         ask<ClientMsg>(
@@ -145,95 +160,111 @@ async function runTarget(target: Target, p: FanoutParams): Promise<TargetResult>
         ),
       ),
     );
-    const pad = 'x'.repeat(Math.max(0, p.payloadBytes - 40));
-    let seq = 0;
-    /** Publishes at the rate for `seconds`; returns how many publishes were sent and how many failed. */
-    const publishFor = async (seconds: number, measured: boolean): Promise<{ total: number; failed: number }> => {
-      const total = Math.round(seconds * p.ratePerSecond);
-      const interval = 1000 / p.ratePerSecond;
-      const start = performance.now();
-      const inflight: Promise<number>[] = [];
-      for (let i = 0; i < total; i++) {
-        const due = start + i * interval;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const s = measured ? ++seq : -1;
-        inflight.push(target.publish(JSON.stringify({ seq: s, t: process.hrtime.bigint().toString(), pad })));
-      }
-      // A failed (e.g. timed-out) publish is a result, not a crash: an overloaded server is what
-      // a benchmark may find.
-      const statuses = await Promise.all(inflight);
-      return { total, failed: statuses.filter((s) => s !== 200).length };
-    };
-    await publishFor(p.warmupSeconds, false);
-    await new Promise((r) => setTimeout(r, 500));
-    // Reset the subscribers' counters, then measure.
-    await Promise.all(clients.map((c) => ask<ClientMsg>(c, { cmd: 'report' }, 'report')));
-    const latencyBefore = target.metrics && histogramOf(parseMetrics(await target.metrics()), BROADCAST_LATENCY);
-    const before = sampleProcess(target.proc.pid as number);
-    const { total: published, failed: failedPublishes } = await publishFor(p.durationSeconds, true);
-    await new Promise((r) => setTimeout(r, 1000));
-    const after = sampleProcess(target.proc.pid as number);
-    const latencyAfter = target.metrics && histogramOf(parseMetrics(await target.metrics()), BROADCAST_LATENCY);
-    const reports = (await Promise.all(clients.map((c) => ask<ClientMsg>(c, { cmd: 'report' }, 'report')))) as Extract<
-      ClientMsg,
-      { type: 'report' }
-    >[];
-    const perDelivery: number[] = [];
-    const lastSubscriber: number[] = [];
-    const bySeq = new Map<number, number[]>();
-    for (const r of reports) {
-      for (const [k, list] of Object.entries(r.deliveries)) {
-        if (Number(k) < 1) continue;
-        const all = bySeq.get(Number(k)) ?? [];
-        all.push(...list);
-        bySeq.set(Number(k), all);
-      }
-    }
-    let deliveries = 0;
-    for (const list of bySeq.values()) {
-      deliveries += list.length;
-      perDelivery.push(...list);
-      lastSubscriber.push(Math.max(...list));
-    }
-    const cpuMs = after.cpuMs - before.cpuMs;
-    const frames = deliveries;
-    const serverLatency = latencyBefore && latencyAfter && histogramDelta(latencyAfter, latencyBefore);
-    return {
-      target: target.name,
-      published,
-      failedPublishes,
-      expectedDeliveries: published * p.subscribers,
-      deliveries,
-      lostDeliveries: published * p.subscribers - deliveries,
-      framesPerSecond: frames / p.durationSeconds,
-      serverCpuMs: cpuMs,
-      serverUserCpuMs: after.userMs - before.userMs,
-      serverSysCpuMs: after.sysMs - before.sysMs,
-      framesPerCpuSecond: cpuMs > 0 ? frames / (cpuMs / 1000) : Number.POSITIVE_INFINITY,
-      cpuMsPer1kFrames: frames > 0 ? cpuMs / (frames / 1000) : Number.NaN,
-      userUsPerFrame: frames > 0 ? ((after.userMs - before.userMs) * 1000) / frames : Number.NaN,
-      sysUsPerFrame: frames > 0 ? ((after.sysMs - before.sysMs) * 1000) / frames : Number.NaN,
-      serverRssBytes: after.rssBytes,
-      latencyMs: summarize(perDelivery),
-      lastSubscriberLatencyMs: summarize(lastSubscriber),
-      ...(serverLatency && {
-        serverBroadcastLatencyMs: {
-          count: serverLatency.count,
-          p50: histogramQuantile(serverLatency, 0.5),
-          p99: histogramQuantile(serverLatency, 0.99),
-        },
-      }),
-    };
-  } finally {
+  } catch (err) {
     for (const c of clients) c.kill('SIGKILL');
+    throw err;
   }
+  return { target, clients, seq: 0 };
+}
+
+async function measureRound(
+  run: Running,
+  p: FanoutParams,
+  round: number,
+  warmupSeconds: number,
+): Promise<TargetResult> {
+  const { target, clients } = run;
+  const pad = 'x'.repeat(Math.max(0, p.payloadBytes - 40));
+  /** Publishes at the rate for `seconds`; returns how many publishes were sent and how many failed. */
+  const publishFor = async (seconds: number, measured: boolean): Promise<{ total: number; failed: number }> => {
+    const total = Math.round(seconds * p.ratePerSecond);
+    const interval = 1000 / p.ratePerSecond;
+    const start = performance.now();
+    const inflight: Promise<number>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = start + i * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const s = measured ? ++run.seq : -1;
+      inflight.push(target.publish(JSON.stringify({ seq: s, t: process.hrtime.bigint().toString(), pad })));
+    }
+    // A failed (e.g. timed-out) publish is a result, not a crash: an overloaded server is what
+    // a benchmark may find.
+    const statuses = await Promise.all(inflight);
+    return { total, failed: statuses.filter((s) => s !== 200).length };
+  };
+  await publishFor(warmupSeconds, false);
+  await new Promise((r) => setTimeout(r, 500));
+  await Promise.all(clients.map((c) => ask(c, { cmd: 'reset' }, 'reset')));
+  const firstSeq = run.seq + 1;
+  const latencyBefore = target.metrics && histogramOf(parseMetrics(await target.metrics()), BROADCAST_LATENCY);
+  const before = sampleProcess(target.proc.pid as number);
+  const { total: published, failed: failedPublishes } = await publishFor(p.durationSeconds, true);
+  await new Promise((r) => setTimeout(r, 1000));
+  const after = sampleProcess(target.proc.pid as number);
+  const latencyAfter = target.metrics && histogramOf(parseMetrics(await target.metrics()), BROADCAST_LATENCY);
+  const reports = (await Promise.all(clients.map((c) => ask<ClientMsg>(c, { cmd: 'report' }, 'report')))) as Extract<
+    ClientMsg,
+    { type: 'report' }
+  >[];
+  const perDelivery: number[] = [];
+  const lastSubscriber: number[] = [];
+  const bySeq = new Map<number, number[]>();
+  for (const r of reports) {
+    for (const [k, list] of Object.entries(r.deliveries)) {
+      if (Number(k) < firstSeq) continue;
+      const all = bySeq.get(Number(k)) ?? [];
+      all.push(...list);
+      bySeq.set(Number(k), all);
+    }
+  }
+  let deliveries = 0;
+  for (const list of bySeq.values()) {
+    deliveries += list.length;
+    perDelivery.push(...list);
+    lastSubscriber.push(Math.max(...list));
+  }
+  const cpuMs = after.cpuMs - before.cpuMs;
+  const frames = deliveries;
+  const serverLatency = latencyBefore && latencyAfter && histogramDelta(latencyAfter, latencyBefore);
+  const last = summarize(lastSubscriber);
+  return {
+    target: target.name,
+    round,
+    published,
+    failedPublishes,
+    expectedDeliveries: published * p.subscribers,
+    deliveries,
+    lostDeliveries: published * p.subscribers - deliveries,
+    framesPerSecond: frames / p.durationSeconds,
+    serverCpuMs: cpuMs,
+    serverUserCpuMs: after.userMs - before.userMs,
+    serverSysCpuMs: after.sysMs - before.sysMs,
+    framesPerCpuSecond: cpuMs > 0 ? frames / (cpuMs / 1000) : Number.POSITIVE_INFINITY,
+    cpuMsPer1kFrames: frames > 0 ? cpuMs / (frames / 1000) : Number.NaN,
+    userUsPerFrame: frames > 0 ? ((after.userMs - before.userMs) * 1000) / frames : Number.NaN,
+    sysUsPerFrame: frames > 0 ? ((after.sysMs - before.sysMs) * 1000) / frames : Number.NaN,
+    serverRssBytes: after.rssBytes,
+    latencyMs: summarize(perDelivery),
+    lastSubscriberLatencyMs: last,
+    keptUp: last.p50 <= 1000 / p.ratePerSecond,
+    ...(serverLatency && {
+      serverBroadcastLatencyMs: {
+        count: serverLatency.count,
+        p50: histogramQuantile(serverLatency, 0.5),
+        p99: histogramQuantile(serverLatency, 0.99),
+      },
+    }),
+  };
 }
 
 export interface FanoutReport {
   bench: 'fanout';
   params: FanoutParams;
+  /** Per target, its round with the least CPU per frame. */
   results: TargetResult[];
+  /** Every round of every target, in the order measured. */
+  rounds: TargetResult[];
   /** aitransport frames per CPU-second ÷ the naive floor's. */
   efficiencyVsNaive: number;
   /**
@@ -245,26 +276,49 @@ export interface FanoutReport {
 
 export async function runFanoutBench(params: Partial<FanoutParams> = {}): Promise<FanoutReport> {
   const p = { ...DEFAULT_FANOUT, ...params };
-  const results: TargetResult[] = [];
   const only = process.env.AIT_BENCH_TARGETS?.split(',');
   const targets = { naive: startNaive, prebuilt: startPrebuilt, aitransport: startAitransport };
   const starters = Object.entries(targets)
     .filter(([name]) => !only || only.includes(name))
     .map(([, start]) => start);
-  for (const start of starters) {
-    const target = await start();
-    try {
-      results.push(await runTarget(target, p));
-    } finally {
-      await target.stop();
+  // Every target stays up with its subscribers connected; the rounds measure them in turn
+  // (A B C A B C), so slow spells of the shared machine fall on all of them alike.
+  const running: Running[] = [];
+  const rounds: TargetResult[] = [];
+  try {
+    for (const start of starters) {
+      const target = await start();
+      try {
+        running.push(await connect(target, p));
+      } catch (err) {
+        await target.stop();
+        throw err;
+      }
+    }
+    for (let round = 1; round <= p.rounds; round++) {
+      for (const run of running) rounds.push(await measureRound(run, p, round, round === 1 ? p.warmupSeconds : 1));
+    }
+  } finally {
+    for (const run of running) {
+      for (const c of run.clients) c.kill('SIGKILL');
+      await run.target.stop();
     }
   }
+  // Per target, the round that cost the least CPU per frame: on a shared machine contention only
+  // ever adds cost, and every target got the same number of interleaved chances. Rounds where
+  // the target kept up come first: one that fell behind writes several frames per socket write,
+  // which is cheaper per frame and not the load asked for.
+  const results = lowestPerKey(
+    rounds,
+    (r) => r.target,
+    (r) => (r.keptUp ? 0 : 1e9) + r.cpuMsPer1kFrames,
+  );
   const naive = results.find((r) => r.target === 'naive-ws');
   const ours = results.find((r) => r.target === 'aitransport');
   const floor = results.find((r) => r.target === 'prebuilt-floor');
   const efficiencyVsNaive = naive && ours ? ours.framesPerCpuSecond / naive.framesPerCpuSecond : Number.NaN;
   const ceilingVsNaive = naive && floor ? floor.framesPerCpuSecond / naive.framesPerCpuSecond : Number.NaN;
-  return round3({ bench: 'fanout', params: p, results, efficiencyVsNaive, ceilingVsNaive });
+  return round3({ bench: 'fanout', params: p, results, efficiencyVsNaive, ceilingVsNaive, rounds });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

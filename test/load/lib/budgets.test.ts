@@ -10,6 +10,7 @@ const latency = (p99: number) => ({ ...summarize([1]), p99 });
 function target(name: string, o: Partial<TargetResult> = {}): TargetResult {
   return {
     target: name,
+    round: 1,
     published: 10,
     failedPublishes: 0,
     expectedDeliveries: 100,
@@ -26,6 +27,7 @@ function target(name: string, o: Partial<TargetResult> = {}): TargetResult {
     serverRssBytes: 0,
     latencyMs: latency(1),
     lastSubscriberLatencyMs: latency(1),
+    keptUp: true,
     ...o,
   };
 }
@@ -35,6 +37,7 @@ const fanoutReport = (efficiency: number, ours: Partial<TargetResult> = {}): Fan
     bench: 'fanout',
     params: {} as FanoutReport['params'],
     results: [target('naive-ws'), target('aitransport', ours)],
+    rounds: [],
     efficiencyVsNaive: efficiency,
     ceilingVsNaive: 1.5,
   }) as FanoutReport;
