@@ -1,8 +1,15 @@
 // One client connection: its identity, protocol options, subscriptions, timers' state and
 // its outbound queue. Frames due for a socket in the same tick are queued and written in
-// one corked burst by the engine's flusher (one syscall per socket per tick); the queue is
-// bounded by `sendBufferMaxBytes` together with what `ws` and the kernel already hold
+// one burst by the engine's flusher (one syscall per socket per tick); the queue is
+// bounded by `sendBufferMaxBytes` together with what the socket already holds
 // (STANDARDS C4): over it, `enqueue` refuses and the engine closes the socket with 4100.
+//
+// Data frames are written as ready-made RFC 6455 frames (ws-frame.ts) straight to the
+// underlying net.Socket, so a broadcast's frame is built once, not once per recipient by
+// `ws`. `ws` keeps the handshake, reading, ping/pong and the close handshake; its writes
+// and ours go synchronously to the same socket, so their order is the call order. That
+// holds because `ws` never queues a send without permessage-deflate (or Blob data, which
+// we never send): the engine does not negotiate the extension, and the constructor checks.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
@@ -11,6 +18,7 @@ import { TokenBucket } from '../channels/rate-limit.ts';
 import type { ResolvedApp } from '../config/load.ts';
 import type { Wire } from '../protocol/sender.ts';
 import type { AttachBuffer } from './attach.ts';
+import { framePayloadBytes, textFrame } from './ws-frame.ts';
 import type { SweepView } from './ws-sweep.ts';
 import type { ConnectionParams } from './ws-upgrade.ts';
 
@@ -22,6 +30,13 @@ export interface TokenState {
 }
 
 export type ConnectionState = 'open' | 'closing' | 'closed';
+
+/** What flushes wrote, summed by the caller (one metric update per app per tick, not per socket). */
+export interface FlushTally {
+  frames: number;
+  /** Payload bytes (without frame headers). */
+  bytes: number;
+}
 
 export class Connection implements SweepView {
   readonly socketId: string;
@@ -64,8 +79,15 @@ export class Connection implements SweepView {
   /** Stateful async frame handlers (subscribe attach, history, resume) run one after another. */
   #ops: Promise<void> = Promise.resolve();
   #pendingOps = 0;
-  #queue: Array<string | Buffer> = [];
+  /** The queue: the first frame apart, so the usual one frame per tick allocates no array. */
+  #head: Buffer | undefined;
+  #tail: Buffer[] | undefined;
+  #queuedFrames = 0;
+  /** Frame bytes queued (what the socket will hold): the send budget counts these. */
   #queuedBytes = 0;
+  /** Payload bytes queued (what `socket_transmitted_bytes` counts). */
+  #queuedPayloadBytes = 0;
+  readonly #socket: Socket;
   readonly #maxBufferedBytes: number;
 
   constructor(init: {
@@ -90,6 +112,12 @@ export class Connection implements SweepView {
     this.lastActivityMs = init.nowMs;
     this.lastNativePingMs = init.nowMs;
     this.#maxBufferedBytes = init.maxBufferedBytes;
+    const socket = (init.ws as unknown as { _socket?: Socket | null })._socket;
+    if (!socket) throw new TypeError('Connection needs an open WebSocket');
+    if (init.ws.extensions !== '') {
+      throw new TypeError(`WebSocket extensions are not supported by the direct writer: ${init.ws.extensions}`);
+    }
+    this.#socket = socket;
     this.clientEvents = new TokenBucket(init.app.limits.maxClientEventsPerSecond, init.nowMs);
     this.userAuthTimeoutMs = init.app.enableUserAuthentication
       ? init.app.userAuthenticationTimeoutSeconds * 1000
@@ -102,6 +130,10 @@ export class Connection implements SweepView {
 
   get queuedBytes(): number {
     return this.#queuedBytes;
+  }
+
+  get queuedFrames(): number {
+    return this.#queuedFrames;
   }
 
   /**
@@ -129,42 +161,77 @@ export class Connection implements SweepView {
   }
 
   /**
-   * Queues one frame. Returns false, queueing nothing, when the socket is over its send
-   * budget (slow consumer) or no longer open; `true` means a flush is due. The budget bounds
-   * a backlog, not a frame: a frame larger than the budget still goes to a socket that has
-   * nothing pending (message size has its own limits), else a full-mode subscriber of a long
-   * message could never be served.
+   * Queues one message (framed here). Returns false, queueing nothing, when the socket is over
+   * its send budget (slow consumer) or no longer open; `true` means a flush is due.
+   * `bytes` is what the budget check counts for it (0: only refuse when already over). The
+   * budget bounds a backlog, not a frame: a frame larger than the budget still goes to a
+   * socket that has nothing pending (message size has its own limits), else a full-mode
+   * subscriber of a long message could never be served.
    */
-  enqueue(frame: string | Buffer, bytes: number): boolean {
+  enqueue(message: string | Buffer, bytes: number): boolean {
     if (this.state !== 'open') return false;
-    const pending = this.ws.bufferedAmount + this.#queuedBytes;
+    const pending = this.#socket.writableLength + this.#queuedBytes;
     if (pending > 0 && pending + bytes > this.#maxBufferedBytes) return false;
-    this.#queue.push(frame);
-    this.#queuedBytes += bytes;
+    const frame = textFrame(message);
+    this.#push(frame, framePayloadBytes(frame));
     return true;
   }
 
-  /** Writes every queued frame in one corked burst; returns frames and bytes written. */
-  flush(): { frames: number; bytes: number } {
-    const queue = this.#queue;
-    const bytes = this.#queuedBytes;
-    if (queue.length === 0) return { frames: 0, bytes: 0 };
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    if (this.state !== 'open' || this.ws.readyState !== this.ws.OPEN) return { frames: 0, bytes: 0 };
-    const socket = (this.ws as unknown as { _socket?: Socket })._socket;
-    socket?.cork();
-    try {
-      for (const frame of queue) this.ws.send(frame, { binary: false });
-    } finally {
-      socket?.uncork();
+  /**
+   * Queues a frame built by `textFrame`, shared with other recipients (never modified).
+   * Same contract as `enqueue`; the whole frame counts against the budget.
+   */
+  enqueueFrame(frame: Buffer, payloadBytes: number): boolean {
+    if (this.state !== 'open') return false;
+    if (this.#socket.writableLength + this.#queuedBytes + frame.length > this.#maxBufferedBytes) return false;
+    this.#push(frame, payloadBytes);
+    return true;
+  }
+
+  #push(frame: Buffer, payloadBytes: number): void {
+    if (this.#head === undefined) this.#head = frame;
+    else if (this.#tail === undefined) this.#tail = [frame];
+    else this.#tail.push(frame);
+    this.#queuedFrames++;
+    this.#queuedBytes += frame.length;
+    this.#queuedPayloadBytes += payloadBytes;
+  }
+
+  /**
+   * Writes every queued frame, in order, in one burst (one write, or one corked writev), and
+   * adds what it wrote to `tally`. Nothing is written once the socket is no longer open.
+   */
+  flush(tally: FlushTally): void {
+    const head = this.#head;
+    if (head === undefined) return;
+    const tail = this.#tail;
+    const frames = this.#queuedFrames;
+    const payloadBytes = this.#queuedPayloadBytes;
+    this.discardQueue();
+    const socket = this.#socket;
+    // A socket whose close handshake began (either side) gets no more data frames.
+    if (this.state !== 'open' || this.ws.readyState !== this.ws.OPEN || socket.destroyed) return;
+    if (tail === undefined) {
+      socket.write(head);
+    } else {
+      socket.cork();
+      try {
+        socket.write(head);
+        for (const frame of tail) socket.write(frame);
+      } finally {
+        socket.uncork();
+      }
     }
-    return { frames: queue.length, bytes };
+    tally.frames += frames;
+    tally.bytes += payloadBytes;
   }
 
   /** Drops queued frames (the socket is being closed). */
   discardQueue(): void {
-    this.#queue = [];
+    this.#head = undefined;
+    this.#tail = undefined;
+    this.#queuedFrames = 0;
     this.#queuedBytes = 0;
+    this.#queuedPayloadBytes = 0;
   }
 }

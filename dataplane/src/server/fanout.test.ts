@@ -2,19 +2,23 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ChannelRegistry } from '../channels/registry.ts';
 import { createMetrics } from '../metrics/registry.ts';
 import { type BroadcastMessage, createWire, type Wire } from '../protocol/sender.ts';
-import type { Connection } from './connection.ts';
+import type { Connection, FlushTally } from './connection.ts';
 import { Fanout } from './fanout.ts';
+import { framePayloadBytes, textFrame } from './ws-frame.ts';
 
+/** A connection with a real queue contract but an in-memory "socket" (the frames written). */
 interface FakeConn {
   socketId: string;
   appId: string;
   version: 1 | 2;
   state: 'open' | 'closing';
-  queued: Array<string | Buffer>;
-  written: Array<Array<string | Buffer>>;
+  queued: Buffer[];
+  written: Buffer[][];
   budget: number;
-  enqueue(frame: string | Buffer, bytes: number): boolean;
-  flush(): { frames: number; bytes: number };
+  readonly queuedFrames: number;
+  enqueue(message: string | Buffer, bytes: number): boolean;
+  enqueueFrame(frame: Buffer, payloadBytes: number): boolean;
+  flush(tally: FlushTally): void;
   discardQueue(): void;
 }
 
@@ -28,24 +32,37 @@ function fake(socketId: string, version: 1 | 2, budget = 1e9): FakeConn {
     queued: [],
     written: [],
     budget,
-    enqueue(frame, bytes) {
+    get queuedFrames() {
+      return this.queued.length;
+    },
+    enqueue(message, bytes) {
       if (used + bytes > this.budget) return false;
-      used += bytes;
+      return this.enqueueFrame(textFrame(message), bytes);
+    },
+    enqueueFrame(frame) {
+      if (this.state !== 'open' || used + frame.length > this.budget) return false;
+      used += frame.length;
       this.queued.push(frame);
       return true;
     },
-    flush() {
+    flush(tally) {
       const q = this.queued;
       this.queued = [];
       used = 0;
       if (q.length) this.written.push(q);
-      return { frames: q.length, bytes: 0 };
+      tally.frames += q.length;
+      tally.bytes += q.reduce((n, f) => n + framePayloadBytes(f), 0);
     },
     discardQueue() {
       this.queued = [];
+      used = 0;
     },
   };
 }
+
+/** The text of a frame built by textFrame. */
+const text = (frame: Buffer | undefined): string =>
+  frame ? frame.subarray(frame.length - framePayloadBytes(frame)).toString('utf8') : '';
 
 function countingWire(version: 1 | 2, calls: { n: number }): Wire {
   const w = createWire(version, () => 'id');
@@ -67,13 +84,14 @@ afterEach(() => {
 function setup() {
   const calls1 = { n: 0 };
   const calls2 = { n: 0 };
+  const metrics = createMetrics('t', { defaultMetrics: false });
   const fanout = new Fanout({
-    metrics: createMetrics('t', { defaultMetrics: false }),
+    metrics,
     wires: { 1: countingWire(1, calls1), 2: countingWire(2, calls2) },
     onSlowConsumer: (c) => slow.push(c),
   });
   const registry = new ChannelRegistry<Connection>();
-  return { fanout, registry, calls1, calls2 };
+  return { fanout, registry, calls1, calls2, metrics };
 }
 
 describe('Fanout', () => {
@@ -90,6 +108,25 @@ describe('Fanout', () => {
     expect(conns[2]?.queued[0]).toBe(conns[4]?.queued[0]);
     await tick();
     expect(conns.every((c) => c.written.length === 1)).toBe(true);
+    expect(JSON.parse(text(conns[0]?.written[0]?.[0]))).toEqual({ event: 'e', channel: 'ch', data: 'd' });
+  });
+
+  it('frames a shared message once for every recipient queued with it', async () => {
+    const { fanout, metrics } = setup();
+    const conns = [fake('1', 2), fake('2', 2), fake('3', 2)];
+    const message = Buffer.from('{"event":"e"}');
+    for (const c of conns) expect(fanout.queueShared(c as unknown as Connection, message)).toBe(true);
+    const other = Buffer.from('{"event":"f"}');
+    expect(fanout.queueShared(conns[0] as unknown as Connection, other)).toBe(true);
+    expect(conns[0]?.queued[0]).toBe(conns[2]?.queued[0]);
+    expect(conns[0]?.queued.map(text)).toEqual(['{"event":"e"}', '{"event":"f"}']);
+    await tick();
+    expect(conns.map((c) => c.written.length)).toEqual([1, 1, 1]);
+    // Metrics are summed over the flush: 4 frames, 4 * 13 payload bytes.
+    const sent = await metrics.wsMessagesSentTotal.get();
+    const bytes = await metrics.socketTransmittedBytes.get();
+    expect(sent.values).toEqual([{ labels: { app_id: 'a' }, value: 4 }]);
+    expect(bytes.values).toEqual([{ labels: { app_id: 'a' }, value: 52 }]);
   });
 
   it('coalesces frames due in the same tick into one write per socket, in order', async () => {
@@ -102,7 +139,7 @@ describe('Fanout', () => {
     fanout.send(c as unknown as Connection, 'direct');
     await tick();
     expect(c.written).toHaveLength(1);
-    expect(c.written[0]?.map(String).map((s) => (s.startsWith('{') ? JSON.parse(s).data : s))).toEqual([
+    expect(c.written[0]?.map(text).map((s) => (s.startsWith('{') ? JSON.parse(s).data : s))).toEqual([
       '0',
       '1',
       '2',

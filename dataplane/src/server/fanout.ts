@@ -1,8 +1,10 @@
 // Outbound delivery: the per-tick flusher and channel broadcasts.
-// - A broadcast encodes its frame ONCE per protocol variant (V1 / V2) into a Buffer and hands
-//   the same Buffer to every recipient; nothing is encoded per recipient.
+// - A broadcast encodes its message ONCE per protocol variant (V1 / V2) and frames it ONCE
+//   (RFC 6455, ws-frame.ts): every recipient gets the same Buffer; nothing is encoded, framed
+//   or allocated per recipient.
 // - Frames are queued per socket; one setImmediate per tick flushes every socket that has
-//   frames, each in one corked write (ws cork/uncork).
+//   frames, each in one write (corked when it has several), straight to its net.Socket.
+// - Metrics are summed over the flush and updated once per app per tick, not per socket.
 // - Per-channel order is call order: broadcasts are synchronous and queues are FIFO.
 // - A socket over its send budget is closed with 4100 at the start of the next flush, never
 //   in the middle of a broadcast loop (STANDARDS C4, F4).
@@ -13,11 +15,12 @@ import type { ChannelState } from '../channels/registry.ts';
 import { recipientCountBucket } from '../metrics/catalog.ts';
 import type { Metrics } from '../metrics/registry.ts';
 import type { BroadcastMessage, Wire } from '../protocol/sender.ts';
-import type { Connection } from './connection.ts';
+import type { Connection, FlushTally } from './connection.ts';
+import { framePayloadBytes, textFrame } from './ws-frame.ts';
 
-interface AppCounters {
-  sent: Counter.Internal;
-  sentBytes: Counter.Internal;
+interface AppCounters extends FlushTally {
+  readonly sent: Counter.Internal;
+  readonly sentBytes: Counter.Internal;
 }
 
 interface PendingLatency {
@@ -37,10 +40,14 @@ export class Fanout {
   readonly #wires: Readonly<Record<1 | 2, Wire>>;
   readonly #onSlowConsumer: (conn: Connection) => void;
   readonly #counters = new Map<string, AppCounters>();
-  #dirty = new Set<Connection>();
+  /** Sockets with queued frames, in the order they got their first one (may repeat: harmless). */
+  #dirty: Connection[] = [];
   #slow = new Set<Connection>();
   #latency: PendingLatency[] = [];
   #scheduled = false;
+  /** The message of the last `queueShared` and its frame (a one-entry cache, reset per flush). */
+  #lastMessage: Buffer | undefined;
+  #lastFrame: Buffer | undefined;
 
   constructor(deps: {
     metrics: Metrics;
@@ -54,7 +61,7 @@ export class Fanout {
 
   /** Queues a frame meant for one socket (encoded for it). */
   send(conn: Connection, frame: string): void {
-    this.#queue(conn, frame, Buffer.byteLength(frame));
+    this.#queued(conn, conn.enqueue(frame, Buffer.byteLength(frame)));
   }
 
   /**
@@ -85,21 +92,29 @@ export class Fanout {
       if (conn.socketId === opts.excludeSocketId) continue;
       let frame: Buffer;
       if (conn.version === 2) {
-        v2 ??= Buffer.from(encode(2));
+        v2 ??= textFrame(encode(2));
         frame = v2;
       } else {
-        v1 ??= Buffer.from(encode(1));
+        v1 ??= textFrame(encode(1));
         frame = v1;
       }
-      if (this.#queue(conn, frame, frame.length)) recipients++;
+      if (this.#queueFrame(conn, frame)) recipients++;
     }
     if (recipients > 0) this.#latency.push({ t0, appId, channelType: state.type.label, recipients });
     return recipients;
   }
 
-  /** Queues one shared, already-encoded frame to one socket; false when refused (slow or closed). */
-  queueShared(conn: Connection, frame: Buffer): boolean {
-    return this.#queue(conn, frame, frame.length);
+  /**
+   * Queues one shared, already-encoded message (never modified afterwards) to one socket; false
+   * when refused (slow or closed). Callers loop over recipients with the same Buffer, so it is
+   * framed once per run of calls with that Buffer.
+   */
+  queueShared(conn: Connection, message: Buffer): boolean {
+    if (message !== this.#lastMessage) {
+      this.#lastMessage = message;
+      this.#lastFrame = textFrame(message);
+    }
+    return this.#queueFrame(conn, this.#lastFrame as Buffer);
   }
 
   /** Records `broadcast_latency_ms` of a fanout started at `t0` (performance.now()) once flushed. */
@@ -107,9 +122,14 @@ export class Fanout {
     if (recipients > 0) this.#latency.push({ t0, appId, channelType, recipients });
   }
 
-  #queue(conn: Connection, frame: string | Buffer, bytes: number): boolean {
-    if (conn.enqueue(frame, bytes)) {
-      this.#dirty.add(conn);
+  #queueFrame(conn: Connection, frame: Buffer): boolean {
+    return this.#queued(conn, conn.enqueueFrame(frame, framePayloadBytes(frame)));
+  }
+
+  /** Bookkeeping after `conn` accepted (or refused) a frame. */
+  #queued(conn: Connection, accepted: boolean): boolean {
+    if (accepted) {
+      if (conn.queuedFrames === 1) this.#dirty.push(conn);
       this.#schedule();
       return true;
     }
@@ -129,18 +149,28 @@ export class Fanout {
   /** Writes every queued frame now (the engine also calls it before closing a socket). */
   flush(): void {
     this.#scheduled = false;
+    this.#lastMessage = undefined;
+    this.#lastFrame = undefined;
     if (this.#slow.size > 0) {
       const slow = this.#slow;
       this.#slow = new Set();
       for (const conn of slow) {
         conn.discardQueue();
-        this.#dirty.delete(conn);
         this.#onSlowConsumer(conn);
       }
     }
     const dirty = this.#dirty;
-    this.#dirty = new Set();
-    for (const conn of dirty) this.flushOne(conn);
+    this.#dirty = [];
+    let appId: string | undefined;
+    let tally: AppCounters | undefined;
+    for (const conn of dirty) {
+      if (conn.appId !== appId) {
+        appId = conn.appId;
+        tally = this.#countersFor(appId);
+      }
+      conn.flush(tally as AppCounters);
+    }
+    for (const c of this.#counters.values()) this.#record(c);
     if (this.#latency.length > 0) {
       const done = performance.now();
       const pending = this.#latency;
@@ -156,12 +186,17 @@ export class Fanout {
 
   /** Flushes one socket's queue (before a close, so queued frames precede the error frame). */
   flushOne(conn: Connection): void {
-    this.#dirty.delete(conn);
-    const { frames, bytes } = conn.flush();
-    if (frames === 0) return;
     const c = this.#countersFor(conn.appId);
-    c.sent.inc(frames);
-    c.sentBytes.inc(bytes);
+    conn.flush(c);
+    this.#record(c);
+  }
+
+  #record(c: AppCounters): void {
+    if (c.frames === 0) return;
+    c.sent.inc(c.frames);
+    c.sentBytes.inc(c.bytes);
+    c.frames = 0;
+    c.bytes = 0;
   }
 
   #countersFor(appId: string): AppCounters {
@@ -170,6 +205,8 @@ export class Fanout {
       c = {
         sent: this.#metrics.wsMessagesSentTotal.labels({ app_id: appId }),
         sentBytes: this.#metrics.socketTransmittedBytes.labels({ app_id: appId }),
+        frames: 0,
+        bytes: 0,
       };
       this.#counters.set(appId, c);
     }

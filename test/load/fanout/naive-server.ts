@@ -1,8 +1,17 @@
 // The "raw naive floor": the smallest broadcaster one would write with `ws` — JSON.stringify
 // and ws.send per recipient, no batching, no shared encoding. It speaks just enough of the
 // Pusher protocol for the benchmark's subscribers. Started as its own process by the bench.
+//
+// With `--prebuilt` it is instead the write floor of Node itself: the message is encoded and
+// framed once and the same Buffer is written to every recipient's net.Socket — nothing but one
+// socket write per recipient, which no broadcaster on Node can go below. Its efficiency over
+// the naive floor is the most any implementation can reach on the machine.
 import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { textFrame } from '../../../dataplane/src/server/ws-frame.ts';
+
+const prebuilt = process.argv.includes('--prebuilt');
 
 const channels = new Map<string, Set<WebSocket>>();
 let nextId = 1;
@@ -19,7 +28,12 @@ const server = createServer((req, res) => {
       event: string;
       data: string;
     };
-    for (const ws of channels.get(channel) ?? []) ws.send(JSON.stringify({ event, channel, data }));
+    if (prebuilt) {
+      const frame = textFrame(JSON.stringify({ event, channel, data }));
+      for (const ws of channels.get(channel) ?? []) (ws as unknown as { _socket: Socket })._socket.write(frame);
+    } else {
+      for (const ws of channels.get(channel) ?? []) ws.send(JSON.stringify({ event, channel, data }));
+    }
     res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
   });
 });

@@ -2,7 +2,8 @@
 // for every message, each subscriber's publish→receive latency. Latency uses
 // process.hrtime (CLOCK_MONOTONIC), which every process on the machine shares, so the
 // publisher's send time and our receive time are comparable to the microsecond.
-// Talks to the orchestrator over IPC: {cmd:'start', ...} → 'ready'; {cmd:'report'} → report.
+// Talks to the orchestrator over IPC: {cmd:'start', ...} → 'ready'; {cmd:'reset'} → 'reset'
+// (forgets what was recorded); {cmd:'report'} → report.
 import WebSocket from 'ws';
 
 interface StartCmd {
@@ -81,6 +82,11 @@ process.on('message', (msg: { cmd: string }) => {
       () => process.send?.({ type: 'ready', subscribers: sockets.length }),
       (err: Error) => process.send?.({ type: 'error', message: err.message }),
     );
+  } else if (msg.cmd === 'reset') {
+    frames = 0;
+    bytes = 0;
+    deliveries.clear();
+    process.send?.({ type: 'reset' });
   } else if (msg.cmd === 'report') {
     process.send?.({
       type: 'report',

@@ -8,6 +8,9 @@ const PAGE_BYTES = 4096;
 export interface ProcSample {
   /** user + system CPU time in milliseconds since the process started. */
   cpuMs: number;
+  /** The user-space and kernel parts of cpuMs (socket writes are mostly kernel time). */
+  userMs: number;
+  sysMs: number;
   rssBytes: number;
   /** Open file descriptors, or -1 when /proc/<pid>/fd cannot be read. */
   openFds: number;
@@ -24,5 +27,6 @@ export function sampleProcess(pid: number): ProcSample {
   try {
     openFds = readdirSync(`/proc/${pid}/fd`).length;
   } catch {}
-  return { cpuMs: ((utime + stime) * 1000) / CLOCK_TICKS_PER_SECOND, rssBytes: rssPages * PAGE_BYTES, openFds };
+  const ms = (ticks: number) => (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
+  return { cpuMs: ms(utime + stime), userMs: ms(utime), sysMs: ms(stime), rssBytes: rssPages * PAGE_BYTES, openFds };
 }

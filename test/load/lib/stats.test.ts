@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentile, round3, summarize } from './stats.ts';
+import { lowestPerKey, percentile, round3, summarize } from './stats.ts';
 
 describe('benchmark statistics', () => {
   it('uses nearest-rank percentiles', () => {
@@ -20,5 +20,25 @@ describe('benchmark statistics', () => {
 
   it('rounds numbers deep inside a report', () => {
     expect(round3({ a: 1.23456, b: [2.0004] })).toEqual({ a: 1.235, b: [2] });
+  });
+
+  it('keeps the cheapest item per key, in first-seen key order', () => {
+    const rounds = [
+      { target: 'a', cost: 3 },
+      { target: 'b', cost: Number.NaN },
+      { target: 'a', cost: 2 },
+      { target: 'b', cost: 5 },
+      { target: 'a', cost: 2 },
+    ];
+    const best = lowestPerKey(
+      rounds,
+      (r) => r.target,
+      (r) => r.cost,
+    );
+    expect(best).toEqual([
+      { target: 'a', cost: 2 },
+      { target: 'b', cost: 5 },
+    ]);
+    expect(best[0]).toBe(rounds[2]);
   });
 });

@@ -39,3 +39,14 @@ export function summarize(values: ArrayLike<number>): Summary {
 export function round3<T>(value: T): T {
   return JSON.parse(JSON.stringify(value, (_k, v) => (typeof v === 'number' ? Math.round(v * 1000) / 1000 : v)));
 }
+
+/** For each key, the item with the lowest cost (the first one on ties; NaN costs never win). */
+export function lowestPerKey<T>(items: readonly T[], keyOf: (item: T) => string, costOf: (item: T) => number): T[] {
+  const best = new Map<string, T>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const current = best.get(key);
+    if (current === undefined || costOf(item) < costOf(current) || Number.isNaN(costOf(current))) best.set(key, item);
+  }
+  return [...best.values()];
+}
