@@ -325,7 +325,15 @@ export const RollupSchema = z.strictObject({
     .union([z.literal(0), z.literal(20), z.literal(40), z.literal(100), z.literal(500)])
     .default(40)
     .describe('Window W (ms) for channels no policy matches and sockets that ask for none.'),
-  wheelTickMs: z.number().int().min(1).max(100).default(5).describe('Period of the deadline worker (ms).'),
+  wheelTickMs: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(1)
+    .describe(
+      'Least time between two wake-ups of the deadline worker (ms); it sleeps until the next deadline, so this bounds the wake-up rate, not the lateness.',
+    ),
   maxHeldBytes: z
     .number()
     .int()

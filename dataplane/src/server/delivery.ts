@@ -125,6 +125,10 @@ export class LocalDelivery {
   readonly #scheduler: RollupScheduler<VersionMessage>;
   readonly #groups = new WeakMap<ChannelState<Connection>, Groups>();
   #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  /** When the armed timer fires; undefined: none armed. */
+  #wakeAtMs: number | undefined;
+  #lastWakeMs = Number.NEGATIVE_INFINITY;
   #tickScheduled = false;
   #lastGaugeMs = 0;
   readonly #gaugedApps = new Set<string>();
@@ -150,14 +154,40 @@ export class LocalDelivery {
 
   /** Starts the rollup deadline worker (one timer for every stream: no per-stream timers). */
   start(): void {
-    if (this.#timer) return;
-    this.#timer = setInterval(() => this.tick(), this.#d.options.wheelTickMs);
-    this.#timer.unref();
+    this.#running = true;
+    this.#arm();
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#wakeAtMs = undefined;
+  }
+
+  /**
+   * Sleeps the worker until the next deadline (a held append's, or a waiting attach's): no
+   * wake-ups while nothing is due, no lateness from a fixed period. `rollup.wheelTickMs` is
+   * the least time between two wake-ups, which bounds their rate when deadlines are dense.
+   */
+  #arm(): void {
+    if (!this.#running) return;
+    let due = this.#scheduler.nextDueMs();
+    for (const d of this.#deferred.values()) if (due === undefined || d.deadlineMs < due) due = d.deadlineMs;
+    if (due === undefined) return;
+    const at = Math.max(due, this.#lastWakeMs + this.#d.options.wheelTickMs);
+    if (this.#wakeAtMs !== undefined && this.#wakeAtMs <= at) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#wakeAtMs = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#wakeAtMs = undefined;
+        this.tick();
+      },
+      Math.max(0, at - this.#core.now()),
+    );
+    this.#timer.unref();
   }
 
   get rollupStats(): ReturnType<RollupScheduler<VersionMessage>['stats']> {
@@ -223,6 +253,7 @@ export class LocalDelivery {
     this.#core.fanout.trackLatency(t0, appId, state.type.label, recipients);
     // Last, so this message went to the held frames, not also to a group the socket just joined.
     if (g.attaching.length > 0 && this.#deferred.size > 0) this.#joinCaughtUp(g.attaching, channel);
+    this.#arm();
   }
 
   #advancePosition(
@@ -519,6 +550,7 @@ export class LocalDelivery {
   tick(): void {
     this.#tickScheduled = false;
     const now = this.#core.now();
+    this.#lastWakeMs = now;
     if (this.#deferred.size > 0) this.#expireDeferred(now);
     const r = this.#scheduler.tick(now);
     this.#deliverAll(r.deliveries);
@@ -526,10 +558,13 @@ export class LocalDelivery {
       this.#tickScheduled = true;
       setImmediate(() => this.tick());
     }
-    if (now - this.#lastGaugeMs >= 1000) {
+    const idle = this.#scheduler.nextDueMs() === undefined;
+    // At most once a second, and once more when the last stream stopped (no wake-up follows).
+    if (now - this.#lastGaugeMs >= 1000 || idle) {
       this.#lastGaugeMs = now;
       this.#updateGauges();
     }
+    this.#arm();
   }
 
   #expireDeferred(now: number): void {

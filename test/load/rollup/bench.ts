@@ -45,7 +45,7 @@ export interface RollupParams {
   batchIntervalMs: number;
   /** Streams of the in-process memory measurement. */
   memoryStreams: number;
-  /** rollup.wheelTickMs of the node (0: the node's default, 5 ms): to see what the tick costs in lateness. */
+  /** rollup.wheelTickMs of the node (0: the node's default, 1 ms): the least gap between worker wake-ups. */
   wheelTickMs: number;
 }
 
