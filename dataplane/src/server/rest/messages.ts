@@ -2,6 +2,7 @@
 // update / delete / append mutations, plus `POST /apps/{id}/appends`, the batch of appends a
 // trusted producer streams tokens with (one request per tick instead of one per token; same
 // semantics, idempotency by op_id and limits as `…/append`, per-item results).
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { validateChannelName } from '../../channels/names.ts';
 import { normalizeDirection } from '../../history/types.ts';
 import { mutationResponseBody } from '../../messages/frames.ts';
@@ -18,6 +19,8 @@ const invalid = (reason: string): AitError => aitError('AIT_ERR_INVALID_INPUT', 
 
 /** Most appends in one `POST /appends` request. */
 export const MAX_APPEND_BATCH = 1000;
+/** Appends of a batch applied between two yields to the event loop. */
+const YIELD_EVERY = 32;
 
 function channelOf(ctx: RouteContext, raw: unknown = ctx.params.channel): string {
   const check = validateChannelName(raw, ctx.app.limits.maxChannelNameLength);
@@ -213,7 +216,11 @@ export async function handleAppendBatch(ctx: RouteContext): Promise<HttpResponse
   }
   const results: AppendItemResult[] = [];
   let failed = 0;
+  let done = 0;
   for (const p of parsed as Array<{ index: number; channel: string; messageSerial: string; mutation: MutationInput }>) {
+    // On a fast store every await resolves as a microtask: let timers and sockets run between
+    // slices, or a 1000-item batch would hold the event loop for tens of milliseconds.
+    if (++done % YIELD_EVERY === 0) await yieldToEventLoop();
     try {
       const r = await ctx.deps.engine.streams.publisher.mutate({
         appId: ctx.app.id,
