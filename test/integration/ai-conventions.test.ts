@@ -290,6 +290,29 @@ describe('mutation authorization and errors', () => {
     expect(reducer.get(ms)?.data).toBe('ab');
     await sn.mutate(channel, ms, 'update', { extras: tx('complete') });
   });
+
+  it('applies a large batch in order across several messages (the handler yields between slices)', async () => {
+    const channels = ['private-ai-batch-a', 'private-ai-batch-b'];
+    const serials = [await create(channels[0] as string), await create(channels[1] as string)];
+    // The suite caps appends per message at 5: 2 messages × 5, repeated over 40 more channels.
+    const more = await Promise.all(
+      Array.from(
+        { length: 40 },
+        async (_, i) => [`private-ai-batch-${i}`, await create(`private-ai-batch-${i}`)] as const,
+      ),
+    );
+    const targets = [...channels.map((c, i) => [c, serials[i] as string] as const), ...more];
+    const appends = targets.flatMap(([channel, ms]) =>
+      Array.from({ length: 5 }, (_, k) => ({ channel, message_serial: ms, data: `${k}` })),
+    );
+    expect(appends.length).toBeGreaterThan(64);
+    const r = await sn.rest('POST', `/apps/${APP.id}/appends`, { appends });
+    expect(r.status, r.text).toBe(200);
+    expect(r.json()).toMatchObject({ applied: appends.length, failed: 0 });
+    for (const [channel, ms] of [targets[0], targets[targets.length - 1]] as Array<readonly [string, string]>) {
+      expect((await sn.rest('GET', messagePath(channel, ms))).json().item).toMatchObject({ data: '01234' });
+    }
+  });
 });
 
 describe('a producer streaming appends over its WebSocket', () => {
