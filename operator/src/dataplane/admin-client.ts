@@ -75,7 +75,20 @@ function hostPart(host: string): string {
   return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
-export class AdminClient {
+/** What the controllers use (AdminClient; tests may pass their own). */
+export interface AdminApi {
+  status(t: AdminTarget, call?: CallOptions): Promise<AdminStatus>;
+  drain(t: AdminTarget, req: DrainRequest, call?: CallOptions): Promise<DrainStatus>;
+  flush(t: AdminTarget, waitMs: number, call?: CallOptions): Promise<FlushResult>;
+  channels(
+    t: AdminTarget,
+    q: { state: 'reset_required' | 'degraded' | 'non_healthy'; appId?: string; limit?: number; cursor?: string },
+    call?: CallOptions,
+  ): Promise<AdminChannelPage>;
+  reset(t: AdminTarget, req: AdminResetRequest, call?: CallOptions): Promise<AdminResetResult>;
+}
+
+export class AdminClient implements AdminApi {
   readonly #o: AdminClientOptions;
   readonly #agent = new http.Agent({ keepAlive: true, maxSockets: 4, timeout: 30_000 });
 
