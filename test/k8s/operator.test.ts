@@ -3,10 +3,9 @@
 // reconciled into its children; spec changes, foreign edits, deleted children, invalid specs
 // and ChannelPolicies behave as docs/controller.md says; leadership moves between two
 // processes; an API-server restart is survived. One control plane for the whole file.
-import { readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { ANNOTATION, LABEL } from '../../operator/src/api/labels.ts';
 import { ChannelPolicySchema } from '../../operator/src/api/v1alpha1/channelpolicy.ts';
 import { AITransportClusterSchema } from '../../operator/src/api/v1alpha1/cluster.ts';

@@ -23,7 +23,7 @@ import {
   until,
 } from '../helpers/rollout-env.ts';
 import { TestWsClient } from '../helpers/ws-client.ts';
-import { APP } from '../integration/rest-helpers.ts';
+import { APP, signed } from '../integration/rest-helpers.ts';
 
 const START_TIMEOUT = Number(process.env.AIT_K8S_BUILD_TIMEOUT_MS ?? 45 * 60_000) + 180_000;
 const NAME = 'demo';
@@ -315,4 +315,183 @@ describe('rollout against real data-plane processes', () => {
     expect(gone[0]?.drainedAt).toBeDefined();
     for (const s of sockets) expect((await s.client.closed).code).toBe(4200);
   }, 120_000);
+
+  describe('ChannelPolicy resets against the real store', () => {
+    const publish = async (channel: string, data: string) => {
+      const pod = (await podsOf(E().api, NAME))[0];
+      const r = await signed(
+        6001,
+        'POST',
+        `/apps/${APP.id}/events`,
+        { name: 'ai-output', channel, data },
+        {
+          host: pod?.ip ?? '',
+        },
+      );
+      expect(r.status, r.text).toBe(200);
+    };
+    /** Makes the store lose a channel's rows (as an eviction would): its next write finds it reset_required. */
+    const loseHistory = async (channel: string) => {
+      await publish(channel, 'm1');
+      await publish(channel, 'm2');
+      const keys = (await E().redis.command(['KEYS', `ait-${NAME}:h:*:idx:${channel}`])) as string[];
+      expect(keys).toHaveLength(1);
+      await E().redis.command(['DEL', ...keys]);
+      await publish(channel, 'm3');
+    };
+    const policy = (name = 'ai') => E().api.get<Obj>(RESOURCE.channelPolicy, NS, name);
+    const nudge = (name = 'ai') =>
+      mergePatch(E().transport, RESOURCE.channelPolicy, name, { metadata: { labels: { nudge: String(Date.now()) } } });
+    const lastReset = (p: Obj | undefined) => p?.status?.lastReset as Record<string, unknown> | undefined;
+    const state = async (channel: string) => {
+      const pod = (await podsOf(E().api, NAME))[0];
+      const r = await signed(6001, 'GET', `/apps/${APP.id}/channels/${channel}/history/state`, undefined, {
+        host: pod?.ip ?? '',
+      });
+      return (r.json().stream as { state: { durable_state: string; stream_id: string } }).state;
+    };
+
+    it('reports reset-required channels (policy and cluster), dry-runs, then resets on a manual token', async () => {
+      debugOnFailure();
+      const channel = 'private-ai-lossy';
+      await loseHistory(channel);
+      expect((await state(channel)).durable_state).toBe('reset_required');
+      await nudge();
+      const p = await until('ResetRequired=True', async () => {
+        const x = await policy();
+        return conditionOf(x, 'ResetRequired')?.status === 'True' ? x : undefined;
+      });
+      expect(p.status?.resetRequiredChannels).toBe(1);
+      expect(conditionOf(p, 'ResetRequired')?.message).toContain('set spec.reset.request.token');
+      // the cluster sees it through /admin/status (refreshed when the numbers change)
+      await mergePatch(E().transport, RESOURCE.cluster, NAME, { metadata: { labels: { nudge: String(Date.now()) } } });
+      const c = await until('cluster Degraded=True ChannelsResetRequired', async () => {
+        const x = await cluster();
+        return conditionOf(x, 'Degraded')?.reason === 'ChannelsResetRequired' ? x : undefined;
+      });
+      expect((c.status?.dataPlane as Record<string, number> | undefined)?.resetRequiredChannels).toBe(1);
+
+      // dry run: reported, nothing reset, the token handled
+      await mergePatch(E().transport, RESOURCE.channelPolicy, 'ai', {
+        spec: { reset: { dryRun: true, request: { token: 'dry-1', reason: 'check' } } },
+      });
+      const dry = await until('dry run recorded', async () => {
+        const x = await policy();
+        return x?.status?.lastHandledResetToken === 'dry-1' ? x : undefined;
+      });
+      expect(lastReset(dry)).toMatchObject({ trigger: 'Manual', token: 'dry-1', dryRun: true, channelsReset: 0 });
+      expect((lastReset(dry)?.items as Array<Record<string, string>> | undefined)?.[0]).toMatchObject({
+        channel,
+        result: 'WouldReset',
+      });
+      expect((await state(channel)).durable_state).toBe('reset_required');
+
+      // the real thing, requested with the annotation (the spec request removed)
+      const before = await state(channel);
+      await mergePatch(E().transport, RESOURCE.channelPolicy, 'ai', {
+        metadata: { annotations: { [ANNOTATION.resetToken]: 'incident-42' } },
+        spec: { reset: { dryRun: false, request: null } },
+      });
+      const done = await until('reset incident-42 handled', async () => {
+        const x = await policy();
+        return x?.status?.lastHandledResetToken === 'incident-42' ? x : undefined;
+      });
+      const item = (lastReset(done)?.items as Array<Record<string, string>> | undefined)?.[0];
+      expect(lastReset(done)).toMatchObject({ trigger: 'Manual', token: 'incident-42', channelsReset: 1, failed: 0 });
+      expect(item).toMatchObject({ channel, result: 'Reset', previousStreamId: before.stream_id });
+      expect(item?.newStreamId).not.toBe(before.stream_id);
+      const after = await state(channel);
+      expect(after).toMatchObject({ durable_state: 'healthy', stream_id: item?.newStreamId });
+      expect(conditionOf(done, 'ResetRequired')?.status).toBe('False');
+      expect(conditionOf(done, 'Resetting')?.status).toBe('False');
+      const events = await eventsFor(E().api, 'ai');
+      expect(events.some((e) => e.reason === 'ChannelHistoryReset' && e.note?.includes(channel))).toBe(true);
+      expect(events.some((e) => e.reason === 'ResetCompleted')).toBe(true);
+      expect(await E().operator.metrics()).toMatch(
+        /aitransport_operator_reset_channels_total\{cluster_namespace="apps",cluster="demo",result="reset"\} 1/,
+      );
+      await until('cluster no longer Degraded', async () => {
+        await mergePatch(E().transport, RESOURCE.cluster, NAME, {
+          metadata: { labels: { nudge: String(Date.now()) } },
+        });
+        return conditionOf(await cluster(), 'Degraded')?.status === 'False';
+      });
+
+      // idempotent across operator restarts: a new operator does not run the handled token again
+      const startedAt = lastReset(done)?.startedAt;
+      await E().operator.stop(0);
+      await E().startOperator('operator-2');
+      await nudge();
+      await new Promise((r) => setTimeout(r, 4_000));
+      expect(lastReset(await policy())?.startedAt).toBe(startedAt);
+      expect((await state(channel)).stream_id).toBe(after.stream_id);
+    }, 150_000);
+
+    it('resets automatically after graceSeconds, and never while a rollout step is in flight', async () => {
+      debugOnFailure();
+      await E().api.create({
+        apiVersion: 'aitransport.io/v1alpha1',
+        kind: 'ChannelPolicy',
+        // sorts before `ai`, so it governs its channels although `ai` matches them too
+        metadata: { name: 'a-auto', namespace: NS },
+        spec: {
+          clusterRef: { name: NAME },
+          appId: APP.id,
+          channels: { prefixes: ['private-ai-auto-'] },
+          reset: { policy: 'Automatic', graceSeconds: 2, minIntervalSeconds: 0 },
+        },
+      } as Obj);
+      const channel = 'private-ai-auto-1';
+      await loseHistory(channel);
+      await nudge('a-auto');
+      const p = await until(
+        'automatic reset',
+        async () => {
+          const x = await policy('a-auto');
+          return (lastReset(x)?.channelsReset as number | undefined) === 1 ? x : undefined;
+        },
+        60_000,
+      );
+      expect(lastReset(p)).toMatchObject({ trigger: 'Automatic', failed: 0 });
+      expect((await state(channel)).durable_state).toBe('healthy');
+
+      // A reset-required channel while a rollout step is in flight: the reset waits. A pod stuck
+      // on a crashing image keeps the step (Verifying) in flight long enough to look at it.
+      await mergePatch(E().transport, RESOURCE.channelPolicy, 'a-auto', { spec: { reset: { graceSeconds: 0 } } });
+      const busy = 'private-ai-auto-2';
+      await mergePatch(E().transport, RESOURCE.cluster, NAME, { spec: { image: { tag: '0.1.6-crash' } } });
+      await until(
+        'the step of demo-1 in flight',
+        async () => {
+          const r = rollout(await cluster());
+          return r?.state === 'Verifying' && r.pod === 'demo-1';
+        },
+        60_000,
+      );
+      const before = lastReset(await policy('a-auto'))?.startedAt;
+      await loseHistory(busy);
+      await nudge('a-auto');
+      const waiting = await until('the reset waits for the rollout step', async () => {
+        const x = await policy('a-auto');
+        return conditionOf(x, 'Resetting')?.message.includes('rollout step is in flight (Verifying demo-1)')
+          ? x
+          : undefined;
+      });
+      expect(lastReset(waiting)?.startedAt).toBe(before);
+      expect((await state(busy)).durable_state).toBe('reset_required');
+      // the step stalls (not in flight any more): the reset goes ahead
+      await until('rollout stalled', async () => rollout(await cluster())?.state === 'Failed', 60_000);
+      await until(
+        'busy channel reset after the stall',
+        async () => {
+          await nudge('a-auto');
+          return (await state(busy)).durable_state === 'healthy';
+        },
+        60_000,
+      );
+      expect(lastReset(await policy('a-auto'))).toMatchObject({ trigger: 'Automatic', channelsReset: 1 });
+      await mergePatch(E().transport, RESOURCE.cluster, NAME, { spec: { image: { tag: null } } });
+      await until('rolled back', () => settled(E().api, NAME, 2), 120_000);
+    }, 240_000);
+  });
 });

@@ -6,8 +6,31 @@
 
 export type Operation = 'rollout' | 'reset';
 
+/** What a reset run recorded in a ChannelPolicy's status (kept here too: see OperationLocks.recentReset). */
+export interface ResetRecord {
+  readonly lastHandledResetToken?: string;
+  readonly lastReset?: { readonly startedAt?: string } & Record<string, unknown>;
+}
+
 export class OperationLocks {
   readonly #held = new Map<string, Operation>();
+  readonly #resets = new Map<string, ResetRecord>();
+
+  /**
+   * The outcome of the last reset run this process made for a policy. The informer cache lags
+   * behind our own status writes (the event of the Resetting=True write may be reconciled before
+   * the final one arrives): the reset step prefers this record, so a handled token is never run
+   * twice.
+   */
+  recentReset(policy: string): ResetRecord | undefined {
+    return this.#resets.get(policy);
+  }
+
+  noteReset(policy: string, r: ResetRecord): void {
+    this.#resets.set(policy, r);
+    // bounded: policies come and go
+    if (this.#resets.size > 10_000) this.#resets.delete(this.#resets.keys().next().value as string);
+  }
 
   /** Who holds the cluster's lock, if anyone. */
   holder(cluster: string): Operation | undefined {

@@ -138,6 +138,11 @@ export async function reconcilePolicy(deps: ReconcileDeps, req: ReconcileRequest
     deps.metrics?.resetStalled(req.namespace, clusterName, req.name, reset.failed !== undefined);
   }
   await write(computePolicyStatus(observation(reset)));
-  // A cluster created later queues its policies (manager.ts); resets ask to be looked at again.
-  return reset?.requeueAfterMs !== undefined ? { requeueAfterMs: reset.requeueAfterMs } : undefined;
+  // A cluster created later queues its policies (manager.ts). A policy that can reset looks at its
+  // channels again soon: a channel turning reset_required raises no Kubernetes event.
+  if (!reset) return undefined;
+  return { requeueAfterMs: Math.min(reset.requeueAfterMs ?? POLICY_POLL_MS, POLICY_POLL_MS) };
 }
+
+/** How often a policy that can reset re-lists its reset-required channels. */
+export const POLICY_POLL_MS = 30_000;

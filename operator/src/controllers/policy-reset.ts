@@ -20,10 +20,9 @@ import {
   type ResetPlan,
   summarizeRun,
 } from '../rollout/reset-planner.ts';
-import { isTrue } from './conditions.ts';
 import type { ReconcileDeps, ReconcileRequest } from './context.ts';
 import { adminTarget, adminToken, dataPlanePods } from './dataplane.ts';
-import { clusterLockKey } from './locks.ts';
+import { clusterLockKey, type ResetRecord } from './locks.ts';
 
 /** Rollout states in which a step is in flight: resets wait (a rollout waiting at its gate does not block them). */
 const STEP_IN_FLIGHT = new Set(['Draining', 'Restarting', 'Verifying']);
@@ -65,7 +64,9 @@ function whyBlocked(x: ResetContext): string | undefined {
   if (s?.rollout && STEP_IN_FLIGHT.has(s.rollout.state)) {
     return `a rollout step is in flight (${s.rollout.state}${s.rollout.pod ? ` ${s.rollout.pod}` : ''})`;
   }
-  if (!isTrue(s?.conditions, 'Ready')) return `AITransportCluster ${x.cluster.metadata.name} is not Ready`;
+  // Not "cluster Ready": a rollout waiting at its gate (Ready=False) must not block resets, the
+  // gate may be waiting for exactly these channels (maxResetRequiredChannels). A Ready pod that
+  // answers is required anyway (the listing is made on one).
   return undefined;
 }
 
@@ -160,9 +161,22 @@ const RESULT_METRIC: Record<ResetItem['result'], string> = {
 };
 
 /** The reset step of the policy reconcile (leader only, like every reconcile). */
+/**
+ * The cached status, overridden by this process's own record of its last run. Only the leader
+ * writes these fields and this process records every run it makes, so its record is never older
+ * than what the cache holds (it is empty after a restart, when the cache is all there is).
+ */
+function newestRecord(
+  cached: ChannelPolicyStatus | undefined,
+  mine: ResetRecord | undefined,
+): ChannelPolicyStatus | undefined {
+  return mine ? ({ ...cached, ...mine } as ChannelPolicyStatus) : cached;
+}
+
 export async function runResets(x: ResetContext): Promise<ResetOutcome> {
   const { deps, policy } = x;
-  const prev = x.previous;
+  const policyKey = `${policy.metadata.namespace ?? ''}/${policy.metadata.name}/${policy.metadata.uid ?? ''}`;
+  const prev = newestRecord(x.previous, deps.operations?.recentReset(policyKey));
   const kept = {
     ...(prev?.lastHandledResetToken ? { lastHandledResetToken: prev.lastHandledResetToken } : {}),
     ...(prev?.lastReset ? { lastReset: prev.lastReset } : {}),
@@ -257,6 +271,7 @@ export async function runResets(x: ResetContext): Promise<ResetOutcome> {
   else deps.recorder.normal(ref, d.dryRun ? 'ResetDryRun' : 'ResetCompleted', 'Reset', summary);
   x.req.log.info({ summary }, 'reset run finished');
   const handled = d.trigger === 'Manual' && d.token && failed === 0 ? d.token : prev?.lastHandledResetToken;
+  deps.operations?.noteReset(policyKey, { ...(handled ? { lastHandledResetToken: handled } : {}), lastReset });
   return {
     ...base,
     // the channels that were reset are no longer reset-required
