@@ -42,7 +42,7 @@ export interface ReconcileDeps {
   readonly caches: Caches;
   readonly recorder: Recorder;
   readonly clock: Clock;
-  /** Facts as of the last discovery (partition 0 until the rollout planner exists). */
+  /** Facts as of the last discovery; the rollout step overrides partition and replicas (rollout/planner.ts). */
   readonly facts: () => ObservedFacts;
   readonly randomToken?: () => string;
   readonly onChild?: (kind: string, action: ChildAction) => void;

@@ -472,6 +472,19 @@ describe('planRollout: whole rollouts in the simulation', () => {
     expect(c.partition).toBe(0);
   });
 
+  it('replaces a pod a revert caught mid-drain (a drain is one-way)', () => {
+    const c = new SimCluster({ replicas: 3, closeMs: 5_000 });
+    c.setTemplate('B');
+    c.run((x) => x.previous?.state === 'Draining' && x.previous.pod === 'demo-2', { maxPasses: 50 });
+    c.setTemplate('A'); // revert while demo-2 drains
+    const passes = c.run((x) => x.revisions() === 'AAA' && x.previous?.state === 'Idle' && x.unavailable() === 0, {
+      maxPasses: 300,
+    });
+    expect(passes).toBeLessThan(300);
+    expect(c.restarts).toEqual(['demo-2@A deleted']);
+    expect(c.violations).toEqual([]);
+  });
+
   it('rolls forward past a broken revision to a fixed one', () => {
     const c = new SimCluster({ replicas: 3 });
     c.broken.add('C');

@@ -115,6 +115,7 @@ export const ROLLOUT_REASON = {
   plainRollingUpdate: 'PlainRollingUpdate',
   waitingForController: 'WaitingForController',
   forcedRollback: 'ForcedRollback',
+  replaceDrained: 'ReplacingDrainedPod',
   verifying: 'Verifying',
   verifyTimeout: 'VerifyTimeout',
   gateWaiting: 'GateWaiting',
@@ -420,6 +421,30 @@ function planSteps(pass: Pass, replicas: number): { partition: number; draft: Dr
     }
   }
 
+  // A pod at the update revision whose data plane drains (a revert caught it mid-drain, or it was
+  // drained by hand): a drain is one-way, so it must be replaced — finish the drain, then delete
+  // it (the StatefulSet controller recreates it).
+  const stray = updated.find((p) => {
+    const h = o.health.get(p.name);
+    return p.drainedAtMs !== undefined || (h?.kind === 'ok' && h.status.draining);
+  });
+  if (stray) {
+    if (stray.drainedAtMs === undefined) {
+      return { partition: livePartition, draft: pass.drainStep(stray, 'its data plane drains') as Draft };
+    }
+    return {
+      partition: livePartition,
+      draft: {
+        state: 'Restarting',
+        reason: ROLLOUT_REASON.replaceDrained,
+        pod: stray.name,
+        message: `deleting ${stray.name}: its data plane was drained, the StatefulSet controller recreates it`,
+        action: { kind: 'deletePod', pod: stray.name, uid: stray.uid },
+        requeueAfterMs: 1_000,
+      },
+    };
+  }
+
   // Verify every pod at the new revision before the next step (and before calling it done).
   const unverified = updated
     .filter((p) => !pass.skipped(p.name))
@@ -579,7 +604,11 @@ function eventsFor(o: RolloutObservation, next: RolloutStatus, d: Draft, prev: R
   const a = d.action;
   if (a?.kind === 'drain') out.push({ type: 'Normal', reason: 'PodDraining', note: d.message });
   if (a?.kind === 'restart' && changed) out.push({ type: 'Normal', reason: 'PodRestarting', note: d.message });
-  if (a?.kind === 'deletePod') out.push({ type: 'Warning', reason: 'ForcedRollback', note: d.message });
+  if (a?.kind === 'deletePod') {
+    if (d.reason === ROLLOUT_REASON.forcedRollback)
+      out.push({ type: 'Warning', reason: 'ForcedRollback', note: d.message });
+    else out.push({ type: 'Normal', reason: 'PodRestarting', note: d.message });
+  }
   if (!changed) return out;
   if (
     prev?.state === 'Verifying' &&
