@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Manager } from './controllers/manager.ts';
+import { AdminClient } from './dataplane/admin-client.ts';
 import { KubeClient } from './kube/client.ts';
 import { realClock } from './kube/clock.ts';
 import { errorMessage } from './kube/errors.ts';
@@ -78,7 +79,14 @@ async function main(): Promise<void> {
     instance: identity,
     onError: (err, e) => logger.debug({ error: errorMessage(err), reason: e.reason }, 'could not record an Event'),
   });
+  // The data planes' admin API (ops port 9601 at the pod IPs): drains, flushes, health, resets.
+  const admin = new AdminClient({
+    clock,
+    onRetry: (what, err, attempt, delayMs) =>
+      logger.debug({ call: what, attempt, delayMs, error: errorMessage(err) }, 'retrying an admin API call'),
+  });
   const manager = new Manager({
+    admin,
     client,
     clock,
     logger,
@@ -189,6 +197,7 @@ async function main(): Promise<void> {
   }
 
   await manager.stop();
+  admin.close();
   await Promise.race([recorder.flush(), clock.sleep(2_000)]);
   await Promise.all([metricsServer.close(), healthServer.close()]);
   logger.info({ exitCode }, 'operator stopped');

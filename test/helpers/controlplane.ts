@@ -63,6 +63,14 @@ export interface ControlPlaneOptions {
   /** kwok as a fake kubelet: creates `kwokNodes` Node objects that kwok keeps Ready. */
   withKwok?: boolean;
   kwokNodes?: number;
+  /**
+   * kwok's pod CIDR (default 10.244.0.0/16, addresses nothing listens on). A /16 inside
+   * 127.0.0.0/8 (loopbackPodCidr()) gives pods addresses a test can bind: the pod runner starts a
+   * real process per pod on its pod IP.
+   */
+  kwokPodCidr?: string;
+  /** kwok stage file: `fast` (pods Ready at once, deleted at once) or `runner` (kwok-stages-runner.yaml, for pod-runner.ts). */
+  kwokStages?: 'fast' | 'runner';
   /** Overrides DEFAULT_CONTROLLERS for kube-controller-manager. */
   controllers?: string[];
   /** Extra flags appended to kube-apiserver's (e.g. `--feature-gates=...`). */
@@ -386,7 +394,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     }
     if (opts.withScheduler) await startComponent('kube-scheduler', []);
     if (opts.withKwok) {
-      await startKwok(start, kubeConfig, kubeconfigPath, opts.kwokNodes ?? 1);
+      await startKwok(start, kubeConfig, kubeconfigPath, opts.kwokNodes ?? 1, opts);
     }
 
     return {
@@ -419,18 +427,29 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   }
 }
 
+/**
+ * A random /16 inside 127.0.0.0/8 (never 127.0.x.x) for kwok's pod IPs: every address in it is
+ * loopback on Linux, so a test can bind a pod's IP; random, so parallel control planes rarely
+ * hand out the same addresses.
+ */
+export function loopbackPodCidr(): string {
+  return `127.${2 + Math.floor(Math.random() * 250)}.0.0/16`;
+}
+
 async function startKwok(
   start: (name: string, args: string[]) => ManagedProcess,
   kubeConfig: KubeConfig,
   kubeconfigPath: string,
   nodes: number,
+  opts: Pick<ControlPlaneOptions, 'kwokPodCidr' | 'kwokStages'>,
 ): Promise<void> {
+  const stages = opts.kwokStages === 'runner' ? 'kwok-stages-runner.yaml' : 'kwok-stages-fast.yaml';
   const kwok = start('kwok', [
     `--kubeconfig=${kubeconfigPath}`,
-    `--config=${path.join(repoRoot, 'test/helpers/kwok-stages-fast.yaml')}`,
+    `--config=${path.join(repoRoot, 'test/helpers', stages)}`,
     '--manage-all-nodes=true',
     // pod IPs out of the service range (10.0.0.0/24)
-    '--cidr=10.244.0.0/16',
+    `--cidr=${opts.kwokPodCidr ?? '10.244.0.0/16'}`,
   ]);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   for (let i = 0; i < nodes; i++) {

@@ -18,6 +18,8 @@ export interface HttpResult {
 }
 
 export interface HttpCall {
+  /** Default 127.0.0.1 (pod IPs elsewhere in 127.0.0.0/8 for the k8s tests). */
+  host?: string;
   port: number;
   method?: string;
   path: string;
@@ -34,7 +36,7 @@ export interface HttpCall {
 export function http(call: HttpCall): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = request({
-      host: '127.0.0.1',
+      host: call.host ?? '127.0.0.1',
       port: call.port,
       method: call.method ?? 'GET',
       path: call.path,
@@ -128,11 +130,13 @@ export function signed(
     headers?: Record<string, string>;
     nowSeconds?: number;
     timeoutMs?: number;
+    host?: string;
   } = {},
 ): Promise<HttpResult> {
   const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
   const query = signedQuery(opts.app ?? APP, method, path, text, opts.params, opts.nowSeconds);
   return http({
+    ...(opts.host ? { host: opts.host } : {}),
     port,
     method,
     path: `${path}?${query}`,

@@ -27,6 +27,8 @@ export const LABEL = {
   namespaceName: 'kubernetes.io/metadata.name',
   /** kubernetes.io/hostname: well-known node label; the default pod anti-affinity spreads over it. */
   hostname: 'kubernetes.io/hostname',
+  /** controller-revision-hash: set by the StatefulSet controller on each pod; the revision the pod runs. */
+  revisionHash: 'controller-revision-hash',
 } as const;
 
 /** Annotations, on the CR, on children, or on pods. */
@@ -45,6 +47,10 @@ export const ANNOTATION = {
   drain: 'aitransport.io/drain',
   /** Set by the operator on a pod when its drain finished (crash-recovery marker of the rollout). */
   drainedAt: 'aitransport.io/drained-at',
+  /** sha256 of the rendered pod template, on the StatefulSet: a new value starts a rollout (partition held). */
+  templateHash: 'aitransport.io/template-hash',
+  /** `"true"` on the CR: finish the step in flight, then start no further rollout step. */
+  pauseRollout: 'aitransport.io/pause-rollout',
   /** `<updateRevision>/<pod>` on the CR releases the next step of a Supervised rollout. */
   approveStep: 'aitransport.io/approve-step',
   /** `<pod>` on the CR: break-glass, let a stuck rollout proceed past that pod's health gate. */
@@ -123,6 +129,11 @@ export const KEY_DOCS: {
       setBy: 'Kubernetes',
       doc: 'Node name; without affinity or spread constraints in the CR, data-plane pods prefer distinct nodes by it.',
     },
+    revisionHash: {
+      on: 'data-plane Pods',
+      setBy: 'Kubernetes',
+      doc: 'StatefulSet revision the pod runs; the rollout compares it with the StatefulSet `updateRevision`.',
+    },
   },
   annotation: {
     inputHash: {
@@ -154,17 +165,27 @@ export const KEY_DOCS: {
     drainedAt: {
       on: 'data-plane Pod',
       setBy: 'operator',
-      doc: 'RFC 3339 time the drain of this pod finished; lets a restarted operator resume a rollout step.',
+      doc: 'RFC 3339 time the drain (and flush) of this pod finished; lets a restarted operator resume a rollout step. A pod carrying it is restarted next.',
+    },
+    templateHash: {
+      on: 'data-plane StatefulSet',
+      setBy: 'operator',
+      doc: 'sha256 of the rendered pod template; when it changes the template is applied with the partition held at `replicas`, and the rollout steps it down.',
+    },
+    pauseRollout: {
+      on: 'AITransportCluster',
+      setBy: 'user',
+      doc: '`"true"`: the rollout finishes the pod in flight (a drained pod is always restarted), then starts no further step; children are still reconciled.',
     },
     approveStep: {
       on: 'AITransportCluster',
       setBy: 'user',
-      doc: '`<updateRevision>/<pod>`: releases the next pod of a `Supervised` upgrade.',
+      doc: '`<updateRevision>/<pod>` (as in `status.rollout.message`): releases that pod of a `Supervised` upgrade.',
     },
     skipHealthGate: {
       on: 'AITransportCluster',
       setBy: 'user',
-      doc: '`<pod>`: break-glass, let a stuck rollout proceed past that pod.',
+      doc: '`<pod>`: break-glass, treat that pod as healthy in the cluster gate and its verification (clears a stall on it).',
     },
     recreateStatefulSet: {
       on: 'AITransportCluster',

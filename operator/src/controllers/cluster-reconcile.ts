@@ -1,12 +1,16 @@
 // Reconcile of one AITransportCluster, level-triggered (the event that queued it is never
 // looked at). The wrapper handles the object being gone, deleting, disabled or paused; then a
 // flat list of steps runs (STYLE.md 7), each returning nothing (go on), a requeue, or stop:
-//   validate → ensureSecrets → checkSecretRefs → applyChildren → pruneChildren → writeStatus
-// The rollout planner (partition stepping) and resets are later features: partition is 0.
+//   validate → ensureSecrets → checkSecretRefs → planRollout → rolloutAction → applyChildren
+//   → pruneChildren → writeStatus
+// planRollout reads the pods and their admin API and decides the StatefulSet partition and
+// replicas (re-rendered) and at most one disruptive action, which rolloutAction runs
+// (cluster-rollout.ts, rollout/planner.ts).
 import { isDeepStrictEqual } from 'node:util';
-import type { V1Secret, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Pod, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import { type FieldError, formatFieldErrors } from '../api/field-error.ts';
 import { ANNOTATION } from '../api/labels.ts';
+import type { ChannelPolicy } from '../api/v1alpha1/channelpolicy.ts';
 import type { AITransportCluster, ClusterStatus } from '../api/v1alpha1/cluster.ts';
 import { rfc3339 } from '../kube/clock.ts';
 import { errorMessage, isNotFound, isTransient } from '../kube/errors.ts';
@@ -16,7 +20,10 @@ import { renderAll, validateDesired } from '../render/index.ts';
 import { type KubeObject, selectorString } from '../render/meta.ts';
 import { dataplaneName, redisName } from '../render/names.ts';
 import { redisEndpoint } from '../render/redis.ts';
+import type { PodHealth, PodView } from '../rollout/health.ts';
+import type { RolloutPlan } from '../rollout/planner.ts';
 import { childId, planApply, planPrune } from './children.ts';
+import { executeAction, liveRolloutObjects, plan as planRolloutPass, policiesResetting } from './cluster-rollout.ts';
 import {
   type ClusterObservation,
   computeClusterStatus,
@@ -31,7 +38,9 @@ import {
   type ReconcileResult,
   refOf,
 } from './context.ts';
+import { adminToken, type DataPlaneStatus, dataPlanePods, probePods, summarizeDataPlane } from './dataplane.ts';
 import { isOwnedBy } from './keys.ts';
+import { clusterLockKey } from './locks.ts';
 import { parseCluster } from './parse.ts';
 import { policiesNaming, selectPolicies } from './policy-select.ts';
 import { productionReadiness } from './production-ready.ts';
@@ -75,6 +84,7 @@ interface Ctx {
   readonly generation: number;
   cluster?: AITransportCluster;
   facts?: ObservedFacts;
+  policies: ChannelPolicy[];
   desired: KubeObject[];
   policyCount: number;
   production?: ReturnType<typeof productionReadiness>;
@@ -83,6 +93,15 @@ interface Ctx {
   /** Live children after the applies (answers of the API server), by childId. */
   live: Map<string, KubeObject>;
   requeueAfterMs?: number;
+  /** This pass's rollout plan (undefined when the spec is invalid: status.rollout is kept). */
+  plan?: RolloutPlan;
+  dataPlane?: DataPlaneStatus;
+  /** Pods whose data plane reports its history store unreachable (Degraded). */
+  storeUnreachable: string[];
+  pods?: { raw: Map<string, V1Pod>; views: PodView[] };
+  token?: string;
+  /** Releases the cluster's operation lock taken for a disruptive action. */
+  release: () => void;
 }
 
 type StepResult = { stop: true } | { requeueAfterMs: number } | undefined;
@@ -121,6 +140,7 @@ const validate: Step = async (ctx) => {
       ),
     ).accepted;
     ctx.policyCount = policies.length;
+    ctx.policies = policies;
     ctx.facts = ctx.deps.facts();
     try {
       ctx.desired = renderAll(c, policies, ctx.facts);
@@ -170,6 +190,83 @@ const checkSecretRefs: Step = async (ctx) => {
     // Nobody watches the user's Secrets: look again soon.
     ctx.requeueAfterMs = Math.min(ctx.deps.resyncMs, 30_000);
     ctx.deps.recorder.warning(refOf(ctx.raw), 'SecretsMissing', 'Validate', ctx.missingSecrets.join('; '));
+  }
+  return undefined;
+};
+
+/** Requeue at least this often while the cluster has pods, so status.dataPlane stays current. */
+const DATAPLANE_POLL_MS = 60_000;
+
+const minRequeue = (ctx: Ctx, ms: number | undefined) => {
+  if (ms === undefined) return;
+  ctx.requeueAfterMs = ctx.requeueAfterMs === undefined ? ms : Math.min(ctx.requeueAfterMs, ms);
+};
+
+const planRollout: Step = async (ctx) => {
+  const c = ctx.cluster as AITransportCluster;
+  const deps = ctx.deps;
+  const now = deps.clock.now();
+  const { sts, pdb } = liveRolloutObjects(deps, c);
+  ctx.pods = dataPlanePods(deps, c);
+  let health = new Map<string, PodHealth>();
+  if (deps.admin && ctx.pods.views.length) {
+    ctx.token = await adminToken(deps, c).catch((err: unknown) => {
+      ctx.req.log.debug({ error: errorMessage(err) }, 'could not read the admin token');
+      return undefined;
+    });
+    health = await probePods(deps.admin, ctx.pods.views, ctx.token);
+  }
+  ctx.dataPlane = summarizeDataPlane(health, ctx.raw.status?.dataPlane, now, rfc3339);
+  ctx.storeUnreachable = [...health.entries()]
+    .filter(([, h]) => h.kind === 'ok' && !h.status.history.reachable)
+    .map(([pod]) => pod);
+  const key = clusterLockKey(c.metadata.namespace ?? '', c.metadata.name);
+  const { plan, release } = planRolloutPass(deps, {
+    now,
+    cluster: c,
+    previous: ctx.raw.status?.rollout,
+    liveSts: sts,
+    pdb,
+    pods: ctx.pods.views,
+    health,
+    resetRunning: deps.operations?.holder(key) === 'reset' || policiesResetting(deps, c),
+  });
+  ctx.plan = plan;
+  ctx.release = release;
+  ctx.desired = renderAll(c, ctx.policies, {
+    ...(ctx.facts as ObservedFacts),
+    partition: plan.partition,
+    replicas: plan.replicas,
+  });
+  minRequeue(ctx, plan.requeueAfterMs);
+  if (ctx.pods.views.length) minRequeue(ctx, DATAPLANE_POLL_MS);
+  const step = plan.status.state === 'Idle' ? 0 : (plan.status.podsUpdated ?? 0) + 1;
+  deps.metrics?.rollout(c.metadata.namespace ?? '', c.metadata.name, { stalled: plan.stalled !== undefined, step });
+  return undefined;
+};
+
+const rolloutAction: Step = async (ctx) => {
+  const plan = ctx.plan as RolloutPlan;
+  const c = ctx.cluster as AITransportCluster;
+  const pods = ctx.pods ?? { raw: new Map(), views: [] };
+  const outcome = await executeAction(ctx.deps, ctx.req, c, plan, pods.raw, pods.views, ctx.token);
+  if (!outcome.ok) {
+    ctx.deps.recorder.warning(refOf(ctx.raw), 'RolloutActionFailed', 'Rollout', outcome.message);
+    const { action: _failed, ...rest } = plan;
+    ctx.plan = {
+      ...rest,
+      status: { ...plan.status, message: `${plan.status.message ?? ''} (${outcome.message})`.trim() },
+      events: [],
+    };
+    minRequeue(ctx, 2_000);
+    return undefined;
+  }
+  for (const e of plan.events) {
+    if (e.type === 'Warning') ctx.deps.recorder.warning(refOf(ctx.raw), e.reason, 'Rollout', e.note);
+    else ctx.deps.recorder.normal(refOf(ctx.raw), e.reason, 'Rollout', e.note);
+  }
+  if (plan.events.length) {
+    ctx.req.log.info({ events: plan.events.map((e) => e.reason), rollout: plan.status }, 'rollout');
   }
   return undefined;
 };
@@ -285,6 +382,9 @@ function observation(ctx: Ctx): ClusterObservation {
     monitoring: monitoringState(c, ctx.facts),
     missingSecrets: ctx.missingSecrets,
     production: ctx.outcome.kind === 'invalid' ? undefined : ctx.production,
+    ...(ctx.plan ? { rollout: ctx.plan } : {}),
+    ...(ctx.dataPlane ? { dataPlane: ctx.dataPlane } : {}),
+    storeUnreachable: ctx.storeUnreachable,
   };
 }
 
@@ -312,8 +412,17 @@ async function writeStatus(ctx: Ctx): Promise<StepResult> {
   return ctx.requeueAfterMs ? { requeueAfterMs: ctx.requeueAfterMs } : undefined;
 }
 
-/** The steps of a full reconcile, in order. The rollout planner (a later feature) goes after applyChildren. */
-const STEPS: readonly Step[] = [validate, ensureSecrets, checkSecretRefs, applyChildren, pruneChildren, writeStatus];
+/** The steps of a full reconcile, in order. */
+const STEPS: readonly Step[] = [
+  validate,
+  ensureSecrets,
+  checkSecretRefs,
+  planRollout,
+  rolloutAction,
+  applyChildren,
+  pruneChildren,
+  writeStatus,
+];
 
 // ---------------------------------------------------------------- wrapper
 
@@ -322,6 +431,7 @@ const STEPS: readonly Step[] = [validate, ensureSecrets, checkSecretRefs, applyC
  * those in other namespaces, which cannot carry an ownerReference: delete them here.
  */
 async function cleanUpAfter(deps: ReconcileDeps, req: ReconcileRequest): Promise<void> {
+  deps.metrics?.forgetCluster(req.namespace, req.name);
   const orphans = cachedChildren(deps).filter(
     (o) =>
       (o.metadata?.ownerReferences ?? []).length === 0 &&
@@ -362,10 +472,14 @@ export async function reconcileCluster(deps: ReconcileDeps, req: ReconcileReques
     return undefined;
   }
   const ctx = newCtx(deps, req, raw, generation);
-  for (const step of STEPS) {
-    const r = await step(ctx);
-    if (r && 'stop' in r) return undefined;
-    if (r) return r;
+  try {
+    for (const step of STEPS) {
+      const r = await step(ctx);
+      if (r && 'stop' in r) return undefined;
+      if (r) return r;
+    }
+  } finally {
+    ctx.release();
   }
   return ctx.requeueAfterMs ? { requeueAfterMs: ctx.requeueAfterMs } : undefined;
 }
@@ -377,9 +491,12 @@ function newCtx(deps: ReconcileDeps, req: ReconcileRequest, raw: RawCluster, gen
     raw,
     generation,
     desired: [],
+    policies: [],
     policyCount: 0,
     outcome: { kind: 'applied' },
     missingSecrets: [],
     live: new Map(),
+    storeUnreachable: [],
+    release: () => {},
   };
 }

@@ -82,6 +82,49 @@ describe('computeClusterStatus', () => {
       'Pending',
     ],
     [
+      'drain-aware rollout in progress (the plan says so)',
+      {
+        rollout: {
+          status: { state: 'Draining', reason: 'ClosingConnections', pod: 'demo-2', message: 'draining demo-2' },
+          upgrading: true,
+        },
+        statefulSet: sts({ replicas: 3, readyReplicas: 3, updatedReplicas: 0, updateRevision: 'r2' }),
+      },
+      { Ready: 'False/RollingUpdate', Reconciling: 'True/RollingUpdate', Upgrading: 'True/Draining' },
+      'Upgrading',
+    ],
+    [
+      'rollout stalled at a health gate',
+      {
+        rollout: {
+          status: { state: 'Failed', reason: 'VerifyTimeout', pod: 'demo-2', message: 'demo-2 failed verification' },
+          upgrading: true,
+          stalled: { reason: 'HealthGateFailed', message: 'demo-2 failed verification' },
+        },
+        statefulSet: sts({ replicas: 3, readyReplicas: 2, updatedReplicas: 1, updateRevision: 'r2' }),
+      },
+      { Stalled: 'True/HealthGateFailed', Upgrading: 'True/Failed' },
+      'Failed',
+    ],
+    [
+      'reset-required channels reported by the admin API',
+      { dataPlane: { connections: 5, resetRequiredChannels: 2, degradedChannels: 0, reachablePods: 3 } },
+      { Ready: 'True/AllPodsReady', Degraded: 'True/ChannelsResetRequired' },
+      'Degraded',
+    ],
+    [
+      'degraded channels reported by the admin API',
+      { dataPlane: { connections: 5, resetRequiredChannels: 0, degradedChannels: 1, reachablePods: 3 } },
+      { Degraded: 'True/ChannelsDegraded' },
+      'Degraded',
+    ],
+    [
+      'a pod cannot reach the history store',
+      { storeUnreachable: ['demo-1'], dataPlane: { resetRequiredChannels: 1, reachablePods: 3 } },
+      { Degraded: 'True/HistoryStoreUnreachable' },
+      'Degraded',
+    ],
+    [
       'invalid spec',
       {
         outcome: { kind: 'invalid', errors: [{ field: 'spec.x', type: 'Invalid', message: 'bad' }] },

@@ -6,6 +6,7 @@ import { type FieldError, formatFieldErrors } from '../api/field-error.ts';
 import type { ClusterConditionType, ClusterStatus } from '../api/v1alpha1/cluster.ts';
 import type { Condition } from '../api/v1alpha1/meta.ts';
 import { type ConditionUpdate, findCondition, isTrue, setConditions } from './conditions.ts';
+import type { DataPlaneStatus } from './dataplane.ts';
 import type { Readiness } from './production-ready.ts';
 
 /** Condition types, in the order they are written (CLUSTER_CONDITION_TYPES of the API). */
@@ -62,6 +63,16 @@ export interface ClusterObservation {
   readonly missingSecrets: readonly string[];
   /** Undefined when the spec is invalid (cannot be judged). */
   readonly production: Readiness | undefined;
+  /** This pass's rollout plan; undefined when the spec is invalid (status.rollout is kept). */
+  readonly rollout?: {
+    readonly status: NonNullable<ClusterStatus['rollout']>;
+    readonly upgrading: boolean;
+    readonly stalled?: { readonly reason: string; readonly message: string };
+  };
+  /** status.dataPlane as summarized this pass (dataplane.ts). */
+  readonly dataPlane?: DataPlaneStatus;
+  /** Pods whose data plane reports its history store unreachable. */
+  readonly storeUnreachable?: readonly string[];
 }
 
 export interface PauseObservation {
@@ -185,27 +196,59 @@ export function computeClusterStatus(o: ClusterObservation): ClusterStatus {
     ready = f(CONDITION.ready, 'SecretsMissing', msg);
     reconciling = f(CONDITION.reconciling, 'SecretsMissing', 'the pods cannot start until the Secrets exist');
     stalled = t(CONDITION.stalled, 'SecretsMissing', msg);
-  } else if (p.ready) {
+  } else if (p.ready && !o.rollout?.upgrading) {
     ready = t(CONDITION.ready, p.reason, p.message);
     reconciling = f(CONDITION.reconciling, 'ReconciliationSucceeded', '');
   } else {
-    ready = f(CONDITION.ready, p.reason, p.message);
-    reconciling = t(CONDITION.reconciling, p.reason, p.message);
+    const reason = p.ready ? 'RollingUpdate' : p.reason;
+    const message = o.rollout?.upgrading ? `${p.message}; ${o.rollout.status.message ?? ''}` : p.message;
+    ready = f(CONDITION.ready, reason, message);
+    reconciling = t(CONDITION.reconciling, reason, message);
   }
-  const upgrading = p.upgrading
-    ? t(CONDITION.upgrading, 'RollingUpdate', p.message)
+  if (stalled.status === 'False' && o.rollout?.stalled) {
+    stalled = t(CONDITION.stalled, o.rollout.stalled.reason, o.rollout.stalled.message);
+  }
+  const rolling = o.rollout ? o.rollout.upgrading : p.upgrading;
+  const upgrading = rolling
+    ? t(
+        CONDITION.upgrading,
+        o.rollout ? o.rollout.status.state : 'RollingUpdate',
+        o.rollout?.status.message ?? p.message,
+      )
     : f(CONDITION.upgrading, 'NoRollout', '');
   // Degraded: a cluster that was available lost pods without a rollout or spec change explaining it.
   const wasAvailable = isTrue(prev?.conditions, CONDITION.ready) || isTrue(prev?.conditions, CONDITION.degraded);
   const sts = o.statefulSet?.status;
-  const degraded =
+  const podsDown =
     out.kind !== 'invalid' &&
     wasAvailable &&
     p.settled &&
     !p.ready &&
-    (sts?.readyReplicas ?? 0) < (o.spec?.replicas ?? 0)
-      ? t(CONDITION.degraded, 'PodsUnavailable', `${sts?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0} pods ready`)
-      : f(CONDITION.degraded, 'AsExpected', '');
+    (sts?.readyReplicas ?? 0) < (o.spec?.replicas ?? 0);
+  const dp = o.dataPlane ?? prev?.dataPlane;
+  const unreachableStore = o.storeUnreachable ?? [];
+  let degraded: ConditionUpdate = f(CONDITION.degraded, 'AsExpected', '');
+  if (out.kind === 'invalid') degraded = f(CONDITION.degraded, 'AsExpected', '');
+  else if (podsDown)
+    degraded = t(
+      CONDITION.degraded,
+      'PodsUnavailable',
+      `${sts?.readyReplicas ?? 0}/${o.spec?.replicas ?? 0} pods ready`,
+    );
+  else if (unreachableStore.length)
+    degraded = t(
+      CONDITION.degraded,
+      'HistoryStoreUnreachable',
+      `the history store is unreachable from ${unreachableStore.join(', ')}: writes that cannot be made durable are refused`,
+    );
+  else if ((dp?.resetRequiredChannels ?? 0) > 0)
+    degraded = t(
+      CONDITION.degraded,
+      'ChannelsResetRequired',
+      `${dp?.resetRequiredChannels} channels need a history reset (see the ChannelPolicies' status, docs/operations.md)`,
+    );
+  else if ((dp?.degradedChannels ?? 0) > 0)
+    degraded = t(CONDITION.degraded, 'ChannelsDegraded', `${dp?.degradedChannels} channels have degraded history`);
   const monitoring =
     o.monitoring.kind === 'CRDsMissing'
       ? f(CONDITION.monitoring, o.monitoring.kind, o.monitoring.message)
@@ -231,7 +274,8 @@ export function computeClusterStatus(o: ClusterObservation): ClusterStatus {
   };
   if (o.selector) status.selector = o.selector;
   if (o.spec) status.targetVersion = o.spec.version;
-  const currentVersion = p.ready && !p.upgrading && o.spec ? o.spec.version : prev?.currentVersion;
+  const currentVersion =
+    p.ready && !p.upgrading && !o.rollout?.upgrading && o.spec ? o.spec.version : prev?.currentVersion;
   if (currentVersion) status.currentVersion = currentVersion;
   if (sts?.currentRevision) status.currentRevision = sts.currentRevision;
   if (sts?.updateRevision) status.updateRevision = sts.updateRevision;
@@ -241,9 +285,9 @@ export function computeClusterStatus(o: ClusterObservation): ClusterStatus {
       ...(o.redis.managed ? { ready: (o.redis.statefulSet?.status?.readyReplicas ?? 0) >= 1 } : {}),
     };
   }
-  // Written by later features (rollout, data-plane health): kept as they are.
-  if (prev?.rollout) status.rollout = prev.rollout;
-  if (prev?.dataPlane) status.dataPlane = prev.dataPlane;
+  const rollout = o.rollout?.status ?? prev?.rollout;
+  if (rollout) status.rollout = rollout;
+  if (dp) status.dataPlane = dp;
   return status;
 }
 

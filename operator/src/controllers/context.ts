@@ -2,12 +2,14 @@
 // the observed facts and a logger. The manager builds one; tests can build their own.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { AdminApi } from '../dataplane/admin-client.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Clock } from '../kube/clock.ts';
 import type { ObjectRef } from '../kube/events.ts';
 import type { ResourceType } from '../kube/resources.ts';
 import type { ObservedFacts } from '../render/facts.ts';
 import type { KubeObject } from '../render/meta.ts';
+import type { OperationLocks } from './locks.ts';
 
 /** Read access to the informer caches. */
 export interface Caches {
@@ -25,15 +27,30 @@ export interface Recorder {
 
 export type ChildAction = 'created' | 'updated' | 'unchanged' | 'deleted';
 
+/** What the rollout and reset report to the operator's metrics (process/metrics.ts). */
+export interface OperationMetrics {
+  rollout(namespace: string, cluster: string, o: { stalled: boolean; step: number }): void;
+  rolloutAction(namespace: string, cluster: string, action: string): void;
+  resetChannels(namespace: string, cluster: string, result: string, count: number): void;
+  resetStalled(namespace: string, cluster: string, policy: string, stalled: boolean): void;
+  /** The cluster is gone: drop its series. */
+  forgetCluster(namespace: string, cluster: string): void;
+}
+
 export interface ReconcileDeps {
   readonly client: KubeClient;
   readonly caches: Caches;
   readonly recorder: Recorder;
   readonly clock: Clock;
-  /** Facts as of the last discovery (partition 0 until the rollout planner exists). */
+  /** Facts as of the last discovery; the rollout step overrides partition and replicas (rollout/planner.ts). */
   readonly facts: () => ObservedFacts;
   readonly randomToken?: () => string;
   readonly onChild?: (kind: string, action: ChildAction) => void;
+  /** The data planes' admin API; without it the rollout sees no pod as healthy (it never steps). */
+  readonly admin?: AdminApi;
+  /** Rollout steps vs reset runs, per cluster. */
+  readonly operations?: OperationLocks;
+  readonly metrics?: OperationMetrics;
   /** How often everything is reconciled anyway; also the retry interval of "waiting on the user" states. */
   readonly resyncMs: number;
 }

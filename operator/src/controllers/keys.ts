@@ -1,7 +1,7 @@
 // Work-queue keys (`<Kind>/<namespace>/<name>`) and the mapping of a child's watch event to the
 // cluster that owns it: its controller ownerReference, or — for children in another namespace,
 // which cannot carry one — the aitransport.io/cluster labels.
-import { LABEL } from '../api/labels.ts';
+import { LABEL, LABEL_VALUE } from '../api/labels.ts';
 import { CHANNEL_POLICY_KIND } from '../api/v1alpha1/channelpolicy.ts';
 import { CLUSTER_KIND } from '../api/v1alpha1/cluster.ts';
 import { GROUP } from '../api/v1alpha1/meta.ts';
@@ -38,6 +38,18 @@ export function ownerCluster(child: KubeObject): ObjectName | undefined {
   const namespace = labels[LABEL.clusterNamespace];
   if (name && namespace) return { namespace, name };
   return undefined;
+}
+
+/**
+ * The cluster of a pod: the StatefulSet owns it (not the cluster), so by the labels every pod
+ * template of ours carries (instance + managed-by), in the pod's namespace.
+ */
+export function podCluster(pod: KubeObject): ObjectName | undefined {
+  const labels = pod.metadata?.labels ?? {};
+  const ns = pod.metadata?.namespace;
+  const name = labels[LABEL.instance];
+  if (!ns || !name || labels[LABEL.managedBy] !== LABEL_VALUE.managedBy) return undefined;
+  return { namespace: ns, name };
 }
 
 /** Whether `child` belongs to this very cluster object (uid checked: never a same-named predecessor's child). */

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { LABEL, LABEL_VALUE } from '../api/labels.ts';
 import { CHANNEL_POLICY_KIND } from '../api/v1alpha1/channelpolicy.ts';
 import { CLUSTER_KIND } from '../api/v1alpha1/cluster.ts';
+import type { AdminApi } from '../dataplane/admin-client.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Clock } from '../kube/clock.ts';
 import { discoverMonitoring, type MonitoringFacts } from '../kube/discovery.ts';
@@ -20,8 +21,9 @@ import type { OperatorMetrics } from '../process/metrics.ts';
 import type { ObservedFacts, OperatorIdentity } from '../render/facts.ts';
 import type { KubeObject } from '../render/meta.ts';
 import { reconcileCluster } from './cluster-reconcile.ts';
-import type { Caches, ReconcileDeps, Recorder } from './context.ts';
-import { keyOf, ownerCluster, parseKey } from './keys.ts';
+import type { Caches, OperationMetrics, ReconcileDeps, Recorder } from './context.ts';
+import { keyOf, ownerCluster, parseKey, podCluster } from './keys.ts';
+import { OperationLocks } from './locks.ts';
 import { clusterRefOf } from './parse.ts';
 import { reconcilePolicy } from './policy-reconcile.ts';
 import { WorkQueue } from './workqueue.ts';
@@ -40,6 +42,8 @@ export interface ManagerOptions {
   readonly random?: () => number;
   /** How long shutdown waits for reconciles in flight. */
   readonly drainTimeoutMs?: number;
+  /** The data planes' admin API (drains, health, resets). */
+  readonly admin?: AdminApi;
 }
 
 /** Children watched on every replica, filtered by the managed-by label. */
@@ -51,6 +55,8 @@ const CHILD_WATCHES: readonly ResourceType[] = [
   RESOURCE.networkPolicy,
   RESOURCE.statefulSet,
   RESOURCE.podDisruptionBudget,
+  // the data-plane (and managed Redis) pods: readiness and revisions drive the rollout
+  RESOURCE.pod,
 ];
 const MONITORING: ReadonlyArray<readonly [keyof MonitoringFacts, ResourceType]> = [
   ['serviceMonitors', RESOURCE.serviceMonitor],
@@ -69,6 +75,7 @@ export class Manager implements Caches {
   #queue: WorkQueue | undefined;
   #stopDiscovery = new AbortController();
   #discoveryLoop: Promise<void> | undefined;
+  readonly #locks = new OperationLocks();
 
   constructor(o: ManagerOptions) {
     this.#o = o;
@@ -231,7 +238,7 @@ export class Manager implements Caches {
       }
       return;
     }
-    const owner = ownerCluster(obj);
+    const owner = t === RESOURCE.pod ? podCluster(obj) : ownerCluster(obj);
     if (!owner) return;
     this.#add(keyOf(CLUSTER_KIND, owner.namespace, owner.name));
     if (t === RESOURCE.configMap) this.#addPoliciesOf(owner.namespace, owner.name);
@@ -258,6 +265,24 @@ export class Manager implements Caches {
 
   // ---------------------------------------------------------------- workers (leader only)
 
+  readonly #operationMetrics: OperationMetrics = {
+    rollout: (ns, cluster, o) => {
+      const labels = { cluster_namespace: ns, cluster };
+      this.#o.metrics.rolloutStalled.set(labels, o.stalled ? 1 : 0);
+      this.#o.metrics.rolloutStep.set(labels, o.step);
+    },
+    rolloutAction: (ns, cluster, action) =>
+      this.#o.metrics.rolloutActions.inc({ cluster_namespace: ns, cluster, action }),
+    resetChannels: (ns, cluster, result, count) =>
+      this.#o.metrics.resetChannels.inc({ cluster_namespace: ns, cluster, result }, count),
+    resetStalled: (ns, cluster, policy, stalled) =>
+      this.#o.metrics.resetStalled.set({ cluster_namespace: ns, cluster, policy }, stalled ? 1 : 0),
+    forgetCluster: (ns, cluster) => {
+      const m = this.#o.metrics;
+      for (const g of [m.rolloutStalled, m.rolloutStep]) g.remove({ cluster_namespace: ns, cluster });
+    },
+  };
+
   #deps(): ReconcileDeps {
     return {
       client: this.#o.client,
@@ -267,6 +292,9 @@ export class Manager implements Caches {
       facts: () => this.facts(),
       resyncMs: this.#o.resyncMs,
       onChild: (kind, action) => this.#o.metrics.childApplies.inc({ kind, action }),
+      ...(this.#o.admin ? { admin: this.#o.admin } : {}),
+      operations: this.#locks,
+      metrics: this.#operationMetrics,
     };
   }
 

@@ -3,13 +3,13 @@
 // never rolls pods); the watch of ChannelPolicies queues that cluster. Here: check the
 // clusterRef and the policy's own rules, see whether the ConfigMap carries the policy as
 // rendered now, and report that in the status. Steps:
-//   observe → writeStatus   (the reset planner of OPERATOR.md 6.5 is a later feature; it goes
-//   between them and owns the ResetRequired/Resetting conditions, which writeStatus keeps)
+//   observe → resets (policy-reset.ts: list, plan, run; owns ResetRequired/Resetting) → writeStatus
 import { isDeepStrictEqual } from 'node:util';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { FieldError } from '../api/field-error.ts';
 import { ANNOTATION } from '../api/labels.ts';
-import type { ChannelPolicyStatus } from '../api/v1alpha1/channelpolicy.ts';
+import type { ChannelPolicy, ChannelPolicyStatus } from '../api/v1alpha1/channelpolicy.ts';
+import type { AITransportCluster, ClusterStatus } from '../api/v1alpha1/cluster.ts';
 import { rfc3339 } from '../kube/clock.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { RESOURCE } from '../kube/resources.ts';
@@ -19,8 +19,9 @@ import type { KubeObject } from '../render/meta.ts';
 import { CONFIG_KEY, configMapName } from '../render/names.ts';
 import type { ReconcileDeps, ReconcileRequest, ReconcileResult } from './context.ts';
 import { parseCluster, parsePolicy } from './parse.ts';
+import { type ResetOutcome, runResets } from './policy-reset.ts';
 import { policiesNaming, selectPolicies } from './policy-select.ts';
-import { computePolicyStatus, type PolicyClusterState } from './policy-status.ts';
+import { computePolicyStatus, type PolicyClusterState, type PolicyObservation } from './policy-status.ts';
 
 type RawPolicy = KubeObject & {
   metadata: { name: string; namespace: string; generation?: number; annotations?: Record<string, string> };
@@ -31,6 +32,7 @@ type RawPolicy = KubeObject & {
 type RawCluster = KubeObject & {
   metadata: { name: string; namespace: string; annotations?: Record<string, string>; deletionTimestamp?: string };
   spec?: { paused?: boolean };
+  status?: ClusterStatus;
 };
 
 /** Whether channel-policies.json of the ConfigMap holds policy `name` with this hash. */
@@ -72,6 +74,8 @@ export async function reconcilePolicy(deps: ReconcileDeps, req: ReconcileRequest
   let errors: FieldError[] = parsed.ok ? [] : parsed.errors;
   let cluster: PolicyClusterState;
   let inConfigMap = false;
+  let accepted: ChannelPolicy[] = [];
+  let parsedCluster: AITransportCluster | undefined;
   const hash = parsed.ok ? policyHash(parsed.value) : '';
   if (!rawCluster) {
     cluster = { kind: 'missing', name: clusterName };
@@ -82,6 +86,8 @@ export async function reconcilePolicy(deps: ReconcileDeps, req: ReconcileRequest
       policiesNaming(deps.caches.list(RESOURCE.channelPolicy, req.namespace), req.namespace, clusterName),
     );
     if (parsed.ok) errors = selection.rejected.get(req.name) ?? [];
+    accepted = selection.accepted;
+    if (pc.ok) parsedCluster = pc.value;
     const why =
       whyNotReconciled(rawCluster) ?? (pc.ok ? undefined : `AITransportCluster ${clusterName} has an invalid spec`);
     const cmName = configMapName(rawCluster);
@@ -93,9 +99,7 @@ export async function reconcilePolicy(deps: ReconcileDeps, req: ReconcileRequest
       hash,
     );
   }
-  /* The reset planner (OPERATOR.md 6.5) is a later feature: it runs here, leader only, when the
-     cluster is Ready and no rollout step is in progress, and records its own conditions. */
-  const status = computePolicyStatus({
+  const observation = (reset?: ResetOutcome): PolicyObservation => ({
     generation,
     now: rfc3339(deps.clock.now()),
     previous: raw.status,
@@ -103,15 +107,42 @@ export async function reconcilePolicy(deps: ReconcileDeps, req: ReconcileRequest
     errors,
     hash,
     inConfigMap,
+    ...(reset ? { reset } : {}),
   });
-  if (isDeepStrictEqual(JSON.parse(JSON.stringify(status)), JSON.parse(JSON.stringify(raw.status ?? {}))))
-    return undefined;
-  try {
-    await deps.client.applyStatus(RESOURCE.channelPolicy, req.namespace, req.name, status);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw new Error(`while writing the status of ChannelPolicy ${req.namespace}/${req.name}`, { cause: err });
+  let stored: unknown = JSON.parse(JSON.stringify(raw.status ?? {}));
+  const write = async (status: ChannelPolicyStatus): Promise<void> => {
+    const next: unknown = JSON.parse(JSON.stringify(status));
+    if (isDeepStrictEqual(next, stored)) return;
+    try {
+      await deps.client.applyStatus(RESOURCE.channelPolicy, req.namespace, req.name, status);
+      stored = next;
+    } catch (err) {
+      if (isNotFound(err)) return;
+      throw new Error(`while writing the status of ChannelPolicy ${req.namespace}/${req.name}`, { cause: err });
+    }
+  };
+  // Resets run only for an accepted policy of a reconciled cluster (leader only, like every reconcile).
+  const me = accepted.find((p) => p.metadata.name === req.name);
+  let reset: ResetOutcome | undefined;
+  if (me && parsedCluster && cluster.kind === 'ok' && errors.length === 0) {
+    reset = await runResets({
+      deps,
+      req,
+      policy: me,
+      previous: raw.status,
+      cluster: parsedCluster,
+      clusterStatus: rawCluster?.status,
+      accepted,
+      markResetting: (o) => write(computePolicyStatus(observation(o))),
+    });
+    deps.metrics?.resetStalled(req.namespace, clusterName, req.name, reset.failed !== undefined);
   }
-  // A cluster created later queues its policies (manager.ts): no timed requeue needed.
-  return undefined;
+  await write(computePolicyStatus(observation(reset)));
+  // A cluster created later queues its policies (manager.ts). A policy that can reset looks at its
+  // channels again soon: a channel turning reset_required raises no Kubernetes event.
+  if (!reset) return undefined;
+  return { requeueAfterMs: Math.min(reset.requeueAfterMs ?? POLICY_POLL_MS, POLICY_POLL_MS) };
 }
+
+/** How often a policy that can reset re-lists its reset-required channels. */
+export const POLICY_POLL_MS = 30_000;

@@ -4,6 +4,7 @@
 import { type FieldError, formatFieldErrors } from '../api/field-error.ts';
 import type { ChannelPolicyStatus } from '../api/v1alpha1/channelpolicy.ts';
 import { type ConditionUpdate, setConditions } from './conditions.ts';
+import type { ResetOutcome } from './policy-reset.ts';
 
 export type PolicyClusterState =
   | { readonly kind: 'missing'; readonly name: string }
@@ -20,6 +21,8 @@ export interface PolicyObservation {
   readonly hash: string;
   /** The ConfigMap holds the policy with that hash. */
   readonly inConfigMap: boolean;
+  /** The reset step's outcome; undefined when it did not run (the reset fields are kept). */
+  readonly reset?: ResetOutcome;
 }
 
 const ok = (type: string, reason: string, message: string): ConditionUpdate => ({
@@ -63,11 +66,29 @@ export function computePolicyStatus(o: PolicyObservation): ChannelPolicyStatus {
     applied = no('Applied', 'Pending', `waiting for the cluster reconcile to update ConfigMap ${c.configMap}`);
     ready = no('Ready', 'Pending', applied.message);
   }
+  const updates = [ready, applied, stalled];
+  const r = o.reset;
+  if (r) {
+    if (stalled.status === 'False' && r.failed) updates[2] = ok('Stalled', 'ResetFailed', r.failed);
+    updates.push(
+      r.resetRequired === undefined
+        ? { type: 'ResetRequired', status: 'Unknown', reason: 'NotListed', message: r.message }
+        : r.resetRequired > 0
+          ? ok('ResetRequired', 'ChannelsResetRequired', `${r.resetRequired} channels: ${r.message}`)
+          : no('ResetRequired', 'NoChannelsResetRequired', r.message),
+      r.resetting ? ok('Resetting', 'ResetRunning', r.message) : no('Resetting', 'Idle', r.message),
+    );
+  }
   const status: ChannelPolicyStatus = {
     ...o.previous,
     observedGeneration: o.generation,
-    conditions: setConditions(o.previous?.conditions, [ready, applied, stalled], o.generation, o.now, true),
+    conditions: setConditions(o.previous?.conditions, updates, o.generation, o.now, true),
   };
   if (applied.status === 'True') status.configHash = o.hash;
+  if (r) {
+    if (r.resetRequired !== undefined) status.resetRequiredChannels = r.resetRequired;
+    if (r.lastHandledResetToken) status.lastHandledResetToken = r.lastHandledResetToken;
+    if (r.lastReset) status.lastReset = r.lastReset;
+  }
   return status;
 }

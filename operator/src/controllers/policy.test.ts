@@ -126,4 +126,40 @@ describe('computePolicyStatus', () => {
     const { s } = summary({ previous });
     expect(s.conditions?.map((c) => c.type)).toEqual(['ResetRequired', 'Ready', 'Applied', 'Stalled']);
   });
+
+  it('reports the reset outcome: ResetRequired, Resetting, Stalled ResetFailed, and the reset fields', () => {
+    const lastReset = { trigger: 'Manual' as const, token: 't', startedAt: base.now, channelsReset: 2, failed: 0 };
+    const done = summary({
+      reset: {
+        resetRequired: 0,
+        resetting: false,
+        message: 'manual reset t: 2 reset',
+        lastHandledResetToken: 't',
+        lastReset,
+      },
+    });
+    expect(done.conds).toMatchObject({
+      ResetRequired: 'False/NoChannelsResetRequired',
+      Resetting: 'False/Idle',
+      Stalled: 'False/AsExpected',
+    });
+    expect(done.s).toMatchObject({ resetRequiredChannels: 0, lastHandledResetToken: 't', lastReset });
+    const running = summary({ reset: { resetRequired: 3, resetting: true, message: 'manual reset t running' } });
+    expect(running.conds).toMatchObject({
+      ResetRequired: 'True/ChannelsResetRequired',
+      Resetting: 'True/ResetRunning',
+    });
+    const failing = summary({
+      reset: { resetRequired: 1, resetting: false, message: 'x', failed: 'the last run failed' },
+    });
+    expect(failing.conds.Stalled).toBe('True/ResetFailed');
+    // an invalid spec stays the Stalled reason
+    const invalid = summary({
+      errors: [{ field: 'spec.appId', type: 'Invalid', message: 'no app' }],
+      reset: { resetRequired: 1, resetting: false, message: 'x', failed: 'y' },
+    });
+    expect(invalid.conds.Stalled).toBe('True/InvalidSpec');
+    const unknown = summary({ reset: { resetting: false, message: 'cannot list' } });
+    expect(unknown.conds.ResetRequired).toBe('Unknown/NotListed');
+  });
 });

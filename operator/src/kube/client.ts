@@ -210,6 +210,30 @@ export class KubeClient {
   }
 
   /**
+   * JSON patch (RFC 6902). A `test` operation makes it conditional: the rollout annotates a pod
+   * only if its uid is still the one it drained (never a recreated successor).
+   */
+  jsonPatch<T extends KubeObject>(
+    t: ResourceType,
+    namespace: string,
+    name: string,
+    ops: ReadonlyArray<{ op: 'add' | 'replace' | 'remove' | 'test'; path: string; value?: unknown }>,
+    call?: CallOptions,
+  ): Promise<T> {
+    return this.#call<T>(
+      {
+        method: 'PATCH',
+        path: resourcePath(t, namespace, name),
+        query: { fieldManager: FIELD_MANAGER },
+        body: ops,
+        contentType: 'application/json-patch+json',
+        signal: call?.signal,
+      },
+      call,
+    );
+  }
+
+  /**
    * Deletes one object; false when it was already gone. `uid` makes the delete conditional
    * (never deletes a same-named successor).
    */

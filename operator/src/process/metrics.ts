@@ -20,6 +20,16 @@ export interface OperatorMetrics {
   readonly watchRestarts: Counter<'resource' | 'reason'>;
   /** API calls retried after a transient error. */
   readonly apiRetries: Counter<'verb'>;
+  /** 1 while a cluster's rollout is stalled (read by the rendered AITransportRolloutStalled alert). */
+  readonly rolloutStalled: Gauge<'cluster_namespace' | 'cluster'>;
+  /** The step of a rollout in progress (pods at the new revision + 1), 0 when none runs. */
+  readonly rolloutStep: Gauge<'cluster_namespace' | 'cluster'>;
+  /** Disruptive rollout actions (drain, restart, deletePod, scaleDown). */
+  readonly rolloutActions: Counter<'cluster_namespace' | 'cluster' | 'action'>;
+  /** Channels handled by ChannelPolicy reset runs, by result (reset, would_reset, skipped, failed). */
+  readonly resetChannels: Counter<'cluster_namespace' | 'cluster' | 'result'>;
+  /** 1 while a ChannelPolicy's resets keep failing (read by the rendered AITransportResetStalled alert). */
+  readonly resetStalled: Gauge<'cluster_namespace' | 'cluster' | 'policy'>;
 }
 
 export function createMetrics(): OperatorMetrics {
@@ -71,6 +81,48 @@ export function createMetrics(): OperatorMetrics {
       name: `${p}watch_restarts_total`,
       help: 'Informer watch restarts by resource and reason (gone: 410 relist; error: after backoff).',
       labelNames: ['resource', 'reason'],
+      registers: [registry],
+    }),
+    rolloutStalled: new Gauge({
+      name: OPERATOR_METRIC.rolloutStalled,
+      help: '1 while the rolling upgrade of the cluster is stalled at a failed health gate (status.rollout, Stalled condition).',
+      labelNames: [OPERATOR_METRIC.namespaceLabel, OPERATOR_METRIC.nameLabel] as ['cluster_namespace', 'cluster'],
+      registers: [registry],
+    }),
+    rolloutStep: new Gauge({
+      name: `${p}rollout_step`,
+      help: 'Step of the rolling upgrade in progress: pods already at the new revision + 1; 0 when no rollout runs.',
+      labelNames: [OPERATOR_METRIC.namespaceLabel, OPERATOR_METRIC.nameLabel] as ['cluster_namespace', 'cluster'],
+      registers: [registry],
+    }),
+    rolloutActions: new Counter({
+      name: `${p}rollout_actions_total`,
+      help: 'Disruptive rollout actions by kind: drain (admin API), restart (partition lowered), deletePod (forced rollback), scaleDown.',
+      labelNames: [OPERATOR_METRIC.namespaceLabel, OPERATOR_METRIC.nameLabel, 'action'] as [
+        'cluster_namespace',
+        'cluster',
+        'action',
+      ],
+      registers: [registry],
+    }),
+    resetChannels: new Counter({
+      name: `${p}reset_channels_total`,
+      help: 'Channels handled by ChannelPolicy history resets, by result: reset, would_reset (dry run), skipped (no longer reset-required), failed.',
+      labelNames: [OPERATOR_METRIC.namespaceLabel, OPERATOR_METRIC.nameLabel, 'result'] as [
+        'cluster_namespace',
+        'cluster',
+        'result',
+      ],
+      registers: [registry],
+    }),
+    resetStalled: new Gauge({
+      name: OPERATOR_METRIC.resetStalled,
+      help: '1 while the history resets of a ChannelPolicy keep failing (its Stalled condition).',
+      labelNames: [OPERATOR_METRIC.namespaceLabel, OPERATOR_METRIC.nameLabel, 'policy'] as [
+        'cluster_namespace',
+        'cluster',
+        'policy',
+      ],
       registers: [registry],
     }),
     apiRetries: new Counter({

@@ -14,6 +14,11 @@ export interface ObservedFacts {
    * the new template. Absent means 0 (no rollout held back).
    */
   readonly partition?: number;
+  /**
+   * StatefulSet replicas while a scale-down drains the pods it removes: the live count, until
+   * those pods are drained (the rollout planner). Absent means spec.replicas.
+   */
+  readonly replicas?: number;
   /** Whether the Prometheus Operator CRDs exist (discovery, checked each resync). */
   readonly monitoring: { readonly serviceMonitors: boolean; readonly prometheusRules: boolean };
   readonly operator: OperatorIdentity;

@@ -7,6 +7,7 @@ import type {
   V1Container,
   V1EnvVar,
   V1PodSecurityContext,
+  V1PodTemplateSpec,
   V1Probe,
   V1StatefulSet,
   V1TopologySpreadConstraint,
@@ -20,6 +21,7 @@ import type { ProbeTiming } from '../api/v1alpha1/core.ts';
 import { minimumTerminationGraceSeconds } from '../api/v1alpha1/validate.ts';
 import { configHash } from './configmap.ts';
 import type { ObservedFacts } from './facts.ts';
+import { sha256Hex, stableJson } from './hash.ts';
 import { applyMeta, childMeta, commonLabels, selectorLabels, withInputHash } from './meta.ts';
 import { secretMounts, secretVolume, secretVolumeMount } from './mounts.ts';
 import {
@@ -158,16 +160,51 @@ export function podTemplateAnnotations(c: Cluster): Record<string, string> {
   };
 }
 
-export function renderStatefulSet(c: Cluster, facts: ObservedFacts): V1StatefulSet {
+/** The pod template of the data plane (its hash on the StatefulSet tells the rollout planner it changed). */
+export function renderPodTemplate(c: Cluster): V1PodTemplateSpec {
   const pod = c.spec.pod;
-  const replicas = c.spec.replicas;
-  const partition = Math.min(Math.max(facts.partition ?? 0, 0), replicas);
   const spread = spreadConstraints(c);
   const aff = affinity(c);
+  return {
+    metadata: {
+      labels: { ...pod.podLabels, ...commonLabels(c, 'dataplane') },
+      annotations: podTemplateAnnotations(c),
+    },
+    spec: {
+      serviceAccountName: serviceAccountName(c),
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: terminationGraceSeconds(c),
+      securityContext: podSecurityContext(c),
+      ...(c.spec.imagePullSecrets ? { imagePullSecrets: c.spec.imagePullSecrets } : {}),
+      ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
+      ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
+      ...(aff ? { affinity: aff } : {}),
+      ...(spread ? { topologySpreadConstraints: spread } : {}),
+      ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
+      ...(c.spec.upgrade.drain.method === 'ReadinessGate'
+        ? { readinessGates: [{ conditionType: POD_CONDITION.serving }] }
+        : {}),
+      containers: [container(c)],
+      volumes: volumes(c),
+    },
+  };
+}
+
+/** sha256 of the rendered pod template (annotation ANNOTATION.templateHash on the StatefulSet). */
+export function podTemplateHash(c: Cluster): string {
+  return sha256Hex(stableJson(renderPodTemplate(c)));
+}
+
+export function renderStatefulSet(c: Cluster, facts: ObservedFacts): V1StatefulSet {
+  // A scale-down keeps the live count until the pods it removes are drained (facts.replicas).
+  const replicas = Math.max(facts.replicas ?? c.spec.replicas, c.spec.replicas);
+  const partition = Math.min(Math.max(facts.partition ?? 0, 0), replicas);
   return applyMeta(
     {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
+      metadata: { annotations: { [ANNOTATION.templateHash]: podTemplateHash(c) } },
       spec: {
         replicas,
         serviceName: headlessServiceName(c),
@@ -176,30 +213,7 @@ export function renderStatefulSet(c: Cluster, facts: ObservedFacts): V1StatefulS
         updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition } },
         minReadySeconds: c.spec.upgrade.healthGate.minReadySeconds,
         revisionHistoryLimit: 10,
-        template: {
-          metadata: {
-            labels: { ...pod.podLabels, ...commonLabels(c, 'dataplane') },
-            annotations: podTemplateAnnotations(c),
-          },
-          spec: {
-            serviceAccountName: serviceAccountName(c),
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            terminationGracePeriodSeconds: terminationGraceSeconds(c),
-            securityContext: podSecurityContext(c),
-            ...(c.spec.imagePullSecrets ? { imagePullSecrets: c.spec.imagePullSecrets } : {}),
-            ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
-            ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
-            ...(aff ? { affinity: aff } : {}),
-            ...(spread ? { topologySpreadConstraints: spread } : {}),
-            ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
-            ...(c.spec.upgrade.drain.method === 'ReadinessGate'
-              ? { readinessGates: [{ conditionType: POD_CONDITION.serving }] }
-              : {}),
-            containers: [container(c)],
-            volumes: volumes(c),
-          },
-        },
+        template: renderPodTemplate(c),
       },
     },
     ...childMeta(c, dataplaneName(c), 'dataplane'),

@@ -153,10 +153,19 @@ export const ChannelPolicyStatusSchema = z
     lastHandledResetToken: z.string().max(128).optional(),
     lastReset: z
       .strictObject({
+        trigger: z.enum(['Manual', 'Automatic']).optional().describe('What started the run.'),
+        token: z.string().max(128).optional().describe('The request token of a Manual run.'),
+        dryRun: z.boolean().optional().describe('The run only reported what it would reset.'),
         startedAt: TimeSchema.optional(),
         completedAt: TimeSchema.optional(),
         channelsReset: z.int().min(0).optional(),
+        skipped: z.int().min(0).optional().describe('Channels no longer reset-required when re-checked.'),
         failed: z.int().min(0).optional(),
+        remaining: z
+          .int()
+          .min(0)
+          .optional()
+          .describe('Reset-required channels left for a later run (over maxChannelsPerRun).'),
         items: listAtomic(
           z.strictObject({
             channel: z.string().max(200),

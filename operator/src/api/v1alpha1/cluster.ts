@@ -369,25 +369,40 @@ export const ClusterStatusSchema = z
     rollout: z
       .strictObject({
         state: z.enum(ROLLOUT_STATES),
-        targetRevision: z.string().max(253).optional(),
+        reason: z
+          .string()
+          .max(64)
+          .optional()
+          .describe('Why the rollout is in this state (machine-readable, e.g. GateWaiting, HealthGateFailed).'),
+        targetRevision: z.string().max(253).optional().describe('StatefulSet updateRevision being rolled out.'),
         pod: z.string().max(253).optional().describe('Pod of the current step.'),
-        podsUpdated: Count.optional(),
+        podsUpdated: Count.optional().describe('Pods at the target revision.'),
         attempt: Count.optional(),
-        startedAt: TimeSchema.optional(),
-        lastTransitionTime: TimeSchema.optional(),
+        startedAt: TimeSchema.optional().describe('When the rollout to targetRevision started.'),
+        lastTransitionTime: TimeSchema.optional().describe('When state last changed.'),
+        waitingSince: TimeSchema.optional().describe(
+          'When the current wait on health began; healthGate.timeoutSeconds counts from it.',
+        ),
+        lastStepTime: TimeSchema.optional().describe(
+          'When the last pod was verified; pauseBetweenPodsSeconds counts from it.',
+        ),
         message: z.string().max(4096).optional(),
       })
       .optional()
-      .describe('Durable progress of the rollout state machine.'),
+      .describe('Durable progress of the rollout state machine (the rest is derived from the cluster).'),
     dataPlane: z
       .strictObject({
-        connections: Count.optional(),
-        resetRequiredChannels: Count.optional(),
-        degradedChannels: Count.optional(),
-        lastCheckTime: TimeSchema.optional(),
+        connections: Count.optional().describe('Open connections, summed over the reachable pods.'),
+        resetRequiredChannels: Count.optional().describe('Channels whose history must be reset (store-wide).'),
+        degradedChannels: Count.optional().describe('Channels whose history is degraded (store-wide).'),
+        reachablePods: Count.optional().describe('Pods whose admin API answered.'),
+        lastCheckTime: TimeSchema.optional().describe(
+          'When these numbers were last read (refreshed when they change, else at most every 10 minutes).',
+        ),
+        message: z.string().max(4096).optional().describe('Pods whose admin API did not answer, and why.'),
       })
       .optional()
-      .describe('Summary of the admin API health of the pods.'),
+      .describe('Summary of the admin API (GET /admin/status) of the pods.'),
     redis: z
       .strictObject({
         ready: z.boolean().optional(),
