@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { ChannelPolicyDocumentSchema } from '../../../dataplane/src/config/channel-policies.ts';
 import { NodeConfigSchema } from '../../../dataplane/src/config/schema.ts';
 import { configHash, nodeConfigJson, renderConfigMap, renderNodeConfig, validateNodeConfig } from './configmap.ts';
 import { loadCluster, loadPolicy, specOf } from './fixtures.ts';
-import { CONFIG_KEY } from './names.ts';
+import { CONFIG_KEY, VOLUME } from './names.ts';
+import { renderPodTemplate } from './statefulset.ts';
 
 describe('configmap', () => {
   it.each(['cluster-minimal.yaml', 'cluster-production.yaml'])(
@@ -35,6 +37,18 @@ describe('configmap', () => {
       specOf(raw).clusterRef = { name: 'someone-else' };
     });
     expect(JSON.parse(renderConfigMap(c, [other]).data?.[CONFIG_KEY.policies] ?? '').policies).toEqual([]);
+  });
+
+  it('points the node at the policies key where the pod mounts the ConfigMap, in the shape the node reads', () => {
+    const c = loadCluster('cluster-production.yaml');
+    const file = (renderNodeConfig(c).channelPolicies as { file: string }).file;
+    const container = renderPodTemplate(c).spec?.containers[0];
+    const mount = container?.volumeMounts?.find((m) => m.name === VOLUME.config);
+    expect(mount?.subPath).toBeUndefined(); // a directory mount: ConfigMap updates reach the pod
+    expect(file).toBe(`${mount?.mountPath}/${CONFIG_KEY.policies}`);
+    const doc = JSON.parse(renderConfigMap(c, [loadPolicy('channelpolicy-ai.yaml')]).data?.[CONFIG_KEY.policies] ?? '');
+    const parsed = ChannelPolicyDocumentSchema.safeParse(doc);
+    expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
   });
 
   it('merges configOverrides last and reports overrides the data plane would reject', () => {

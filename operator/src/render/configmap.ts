@@ -10,7 +10,7 @@ import type { AITransportCluster } from '../api/v1alpha1/cluster.ts';
 import { sha256Hex, stableJson } from './hash.ts';
 import { applyMeta, childMeta, withInputHash } from './meta.ts';
 import { adminTokenFile, appSecretFile } from './mounts.ts';
-import { CONFIG_KEY, configMapName, PORT } from './names.ts';
+import { CONFIG_KEY, configMapName, PATH, PORT } from './names.ts';
 
 type Cluster = Readonly<AITransportCluster>;
 type Json = Record<string, unknown>;
@@ -26,6 +26,9 @@ export function baseNodeConfig(c: Cluster): Json {
     logging: cfg.logging,
     shutdown: cfg.shutdown,
     aiTransport: cfg.aiTransport,
+    // The ChannelPolicies of this ConfigMap, mounted as a directory (so updates reach the pod)
+    // and hot-reloaded by the node.
+    channelPolicies: { file: `${PATH.configDir}/${CONFIG_KEY.policies}` },
     apps: c.spec.apps.map((a) => ({
       id: a.id,
       key: a.key,
