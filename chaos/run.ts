@@ -15,8 +15,8 @@ import { Rng } from '../dataplane/src/messages/testing/prng.ts';
 import { AI_PREFIX, type NodeCluster, type NodeProc, startNodeCluster } from '../test/helpers/node-cluster.ts';
 import { type RedisServer, startRedisServer } from '../test/helpers/redis-server.ts';
 import { APP } from '../test/integration/rest-helpers.ts';
-import { auditStream, auditSubscriber, firstSerialAnomaly } from './lib/audit.ts';
-import { TurnProducer } from './lib/producer.ts';
+import { auditLossySubscriber, auditStream, auditSubscriber, firstSerialAnomaly } from './lib/audit.ts';
+import { RefusedError, TurnProducer } from './lib/producer.ts';
 import { AuditedSubscriber } from './lib/subscriber.ts';
 import { FaultProxy } from './lib/tcp-proxy.ts';
 import { type FaultContext, SCENARIOS, type Scenario } from './scenarios.ts';
@@ -140,30 +140,58 @@ export async function runScenario(s: Scenario, params: RunParams = DEFAULT_RUN):
     log('fault');
     await s.fault(ctx);
     log('healed');
-    const result = await producing;
-    log('producer done', { retries: result.retries, failovers: result.failovers, maxStallMs: result.maxStallMs });
-    const lastSerial = 1 + result.appends + (result.completed ? 1 : 0);
-    await Promise.all(subscribers.map((sub) => sub.waitFor(lastSerial, 20_000)));
-    const stored = await latest(c.nodes, channel, result.messageSerial);
-    const stream = { acknowledged: result.acknowledged, stored, lastSerial, firstSerial: 1 };
-    failures.push(...auditStream(stream));
-    for (const sub of subscribers) {
-      const facts = {
-        name: sub.o.name,
-        serials: sub.serials,
-        text: sub.reducer.get(result.messageSerial)?.data as string | null | undefined,
-        window: sub.o.window ?? 0,
-        recoveries: sub.recoveries,
+    const result = await producing.catch((err: unknown) => {
+      // A lossy scenario may end the turn on a definitive refusal: what was acknowledged stands.
+      if (!(s.lossy && err instanceof RefusedError && s.lossy.refusals.includes(err.status))) throw err;
+      log('producer refused', { status: err.status, message: err.message.slice(0, 200) });
+      const p = producer.progress;
+      return {
+        channel,
+        messageSerial: p.messageSerial ?? '',
+        acknowledged: p.acknowledged,
+        appends: p.appends,
+        retries: 0,
+        failovers: 0,
+        maxStallMs: 0,
+        completed: false,
+        refused: err.status,
       };
-      failures.push(
-        ...auditSubscriber(facts, stream, {
-          ...(s.allowedRecoveryFailures && { allowedRecoveryFailures: s.allowedRecoveryFailures }),
-        }),
-      );
-      failures.push(...sub.errors.map((e) => `${sub.o.name}: ${e}`));
+    });
+    log('producer done', { retries: result.retries, failovers: result.failovers, maxStallMs: result.maxStallMs });
+    const auditOpts = { ...(s.allowedRecoveryFailures && { allowedRecoveryFailures: s.allowedRecoveryFailures }) };
+    if (s.lossy) {
+      await sleep(1000);
+      for (const sub of subscribers) {
+        const facts = {
+          name: sub.o.name,
+          serials: sub.serials,
+          text: sub.reducer.get(result.messageSerial)?.data as string | null | undefined,
+          window: sub.o.window ?? 0,
+          recoveries: sub.recoveries,
+        };
+        failures.push(...auditLossySubscriber(facts, result.acknowledged, auditOpts));
+        failures.push(...sub.errors.map((e) => `${sub.o.name}: ${e}`));
+      }
+    } else {
+      const lastSerial = 1 + result.appends + (result.completed ? 1 : 0);
+      await Promise.all(subscribers.map((sub) => sub.waitFor(lastSerial, 20_000)));
+      const stored = await latest(c.nodes, channel, result.messageSerial);
+      const stream = { acknowledged: result.acknowledged, stored, lastSerial, firstSerial: 1 };
+      failures.push(...auditStream(stream));
+      for (const sub of subscribers) {
+        const facts = {
+          name: sub.o.name,
+          serials: sub.serials,
+          text: sub.reducer.get(result.messageSerial)?.data as string | null | undefined,
+          window: sub.o.window ?? 0,
+          recoveries: sub.recoveries,
+        };
+        failures.push(...auditSubscriber(facts, stream, auditOpts));
+        failures.push(...sub.errors.map((e) => `${sub.o.name}: ${e}`));
+      }
+      failures.push(...(await auditVersionLog(c.nodes, channel, result.messageSerial)));
     }
     if (s.check) failures.push(...(await s.check(ctx)));
-    failures.push(...(await auditVersionLog(c.nodes, channel, result.messageSerial)));
     return {
       ...base,
       passed: failures.length === 0,

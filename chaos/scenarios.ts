@@ -37,6 +37,12 @@ export interface Scenario {
   /** When the fault strikes, as a fraction of the stream acknowledged. */
   readonly at?: number;
   readonly fault: (ctx: FaultContext) => Promise<void>;
+  /**
+   * The fault loses data on purpose (Redis restarted empty): the producer may end on one of these
+   * definitive refusals instead of completing, and the lossy audits apply (nothing shown that was
+   * not acknowledged, serials never backwards) instead of the full ones.
+   */
+  readonly lossy?: { readonly refusals: readonly number[] };
   /** Recovery failures the scenario makes legitimate. */
   readonly allowedRecoveryFailures?: readonly string[];
   /** Extra checks after healing; failures as messages. */
@@ -119,6 +125,29 @@ export const SCENARIOS: readonly Scenario[] = [
         out.push('the transport did not count its reconnection');
       }
       return out;
+    },
+  },
+  {
+    name: 'redis-restart-empty',
+    expectation:
+      'Redis restarts without persistence: the loss is detected and reported (reset_required, durable_stream_lost), writes to the lost message are refused, resumes answer stream_reset, nothing is shown that was not acknowledged',
+    appendonly: false,
+    lossy: { refusals: [404] },
+    allowedRecoveryFailures: ['stream_reset'],
+    fault: async ({ redis, log }) => {
+      log('redis stop (no persistence)');
+      await redis.stop();
+      await sleep(500);
+      log('redis start, empty');
+      await redis.restart();
+    },
+    check: async ({ cluster }) => {
+      // A write on the channel finds its epoch gone: reported on some node, and listed.
+      for (let i = 0; i < 40; i++) {
+        if ((await metricSum(cluster.nodes, 'history_reset_required_channels')) >= 1) return [];
+        await sleep(250);
+      }
+      return ['no node reports a reset_required channel after Redis lost everything'];
     },
   },
   {

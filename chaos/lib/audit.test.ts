@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { auditStream, auditSubscriber, type StreamFacts, type SubscriberFacts } from './audit.ts';
+import {
+  auditLossySubscriber,
+  auditStream,
+  auditSubscriber,
+  firstSerialAnomaly,
+  type StreamFacts,
+  type SubscriberFacts,
+} from './audit.ts';
 
 const stream: StreamFacts = { acknowledged: 'a b c ', stored: 'a b c ', lastSerial: 5, firstSerial: 1 };
 const sub = (over: Partial<SubscriberFacts> = {}): SubscriberFacts => ({
@@ -38,5 +45,21 @@ describe('chaos audits', () => {
     const rec = sub({ recoveries: [{ result: 'failed', code: 'stream_reset', atSerial: 3 }] });
     expect(auditSubscriber(rec, stream)[0]).toMatch(/recovery at serial 3 failed \(stream_reset\)/);
     expect(auditSubscriber(rec, stream, { allowedRecoveryFailures: ['stream_reset'] })).toEqual([]);
+  });
+
+  it('after a lossy fault: a prefix of what was acknowledged is fine, anything else is not', () => {
+    expect(auditLossySubscriber(sub({ text: 'a b ', serials: [1, 2, 3] }), 'a b c ')).toEqual([]);
+    expect(auditLossySubscriber(sub({ text: 'a x ' }), 'a b c ')[0]).toMatch(/never acknowledged/);
+    expect(auditLossySubscriber(sub({ serials: [1, 3, 2] }), 'a b c ')[0]).toMatch(/not strictly increasing/);
+    const failed = sub({ recoveries: [{ result: 'failed', code: 'stream_reset', atSerial: 3 }] });
+    expect(auditLossySubscriber(failed, 'a b c ', { allowedRecoveryFailures: ['stream_reset'] })).toEqual([]);
+    expect(auditLossySubscriber(failed, 'a b c ')).toHaveLength(1);
+  });
+
+  it('finds the first serial anomaly', () => {
+    expect(firstSerialAnomaly([1, 2, 3], 0)).toBeUndefined();
+    expect(firstSerialAnomaly([1, 2, 4], 0)).toBe(2);
+    expect(firstSerialAnomaly([1, 2, 4], 40)).toBeUndefined();
+    expect(firstSerialAnomaly([1, 3, 3], 40)).toBe(2);
   });
 });

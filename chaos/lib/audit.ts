@@ -81,6 +81,34 @@ export function auditSubscriber(sub: SubscriberFacts, stream: StreamFacts, opts:
   return failures;
 }
 
+/**
+ * After a fault that legitimately loses data (Redis restarted empty), what must still hold: a
+ * subscriber never shows text the producer did not get acknowledged (its transcript is a prefix
+ * of it), its serials never go backwards, and its recoveries fail only with the allowed codes.
+ */
+export function auditLossySubscriber(sub: SubscriberFacts, acknowledged: string, opts: AuditOptions = {}): string[] {
+  const failures: string[] = [];
+  const who = sub.name;
+  const text = sub.text ?? '';
+  if (!acknowledged.startsWith(text)) {
+    failures.push(`${who}: shows text that was never acknowledged (${describeDiff(acknowledged, text)})`);
+  }
+  for (let i = 1; i < sub.serials.length; i++) {
+    if ((sub.serials[i] as number) <= (sub.serials[i - 1] as number)) {
+      failures.push(
+        `${who}: serial ${sub.serials[i]} after ${sub.serials[i - 1]} (not strictly increasing, index ${i})`,
+      );
+      break;
+    }
+  }
+  for (const r of sub.recoveries) {
+    if (r.result === 'failed' && !(opts.allowedRecoveryFailures ?? []).includes(r.code ?? '')) {
+      failures.push(`${who}: recovery at serial ${r.atSerial} failed (${r.code ?? 'unknown'})`);
+    }
+  }
+  return failures;
+}
+
 function describeDiff(want: string, got: string | null | undefined): string {
   if (got === undefined || got === null) return `got nothing, want ${want.length} chars`;
   let i = 0;

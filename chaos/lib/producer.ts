@@ -36,7 +36,13 @@ export interface ProducerResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A definitive refusal (4xx other than 429): retrying or failing over cannot help. */
-class RefusedError extends Error {}
+export class RefusedError extends Error {
+  readonly status: number;
+  constructor(message: string, status: number) {
+    super(message);
+    this.status = status;
+  }
+}
 
 export class TurnProducer {
   readonly #o: ProducerOptions;
@@ -44,10 +50,24 @@ export class TurnProducer {
   #retries = 0;
   #failovers = 0;
   #aborted: string | undefined;
+  #progress: { messageSerial: string | undefined; acknowledged: string; appends: number } = {
+    messageSerial: undefined,
+    acknowledged: '',
+    appends: 0,
+  };
 
   constructor(opts: ProducerOptions) {
     this.#o = opts;
     this.#node = opts.startAt ?? 0;
+  }
+
+  /** What was acknowledged so far (for a run that ended in a refusal). */
+  get progress(): {
+    readonly messageSerial: string | undefined;
+    readonly acknowledged: string;
+    readonly appends: number;
+  } {
+    return this.#progress;
   }
 
   /** Makes the run fail at its next request or retry (the scenario's watchdog). */
@@ -66,7 +86,8 @@ export class TurnProducer {
       try {
         const r = await node.rest(method, path, body);
         if (r.status === 200) return r.json();
-        if (r.status !== 503 && r.status !== 429) throw new RefusedError(`${method} ${path}: ${r.status} ${r.text}`);
+        if (r.status !== 503 && r.status !== 429)
+          throw new RefusedError(`${method} ${path}: ${r.status} ${r.text}`, r.status);
       } catch (err) {
         if (err instanceof RefusedError) throw err;
         // The node is gone or not answering: try the next one.
@@ -92,6 +113,7 @@ export class TurnProducer {
     const ms = ((created.channels as Record<string, Record<string, unknown>>)[channel] as Record<string, unknown>)
       .message_serial as string;
     const path = `/apps/${APP.id}/channels/${encodeURIComponent(channel)}/messages/${encodeURIComponent(ms)}/append`;
+    this.#progress.messageSerial = ms;
     let acknowledged = '';
     let maxStallMs = 0;
     const gap = 1000 / this.#o.ratePerSecond;
@@ -103,6 +125,8 @@ export class TurnProducer {
       await this.#call('POST', path, { data: tok, op_id: `op-${i}` });
       maxStallMs = Math.max(maxStallMs, Date.now() - started);
       acknowledged += tok;
+      this.#progress.acknowledged = acknowledged;
+      this.#progress.appends = i + 1;
       const wait = t0 + (i + 1) * gap - Date.now();
       if (wait > 0) await sleep(wait);
     }

@@ -149,4 +149,29 @@ describe('Redis outage under a token stream', () => {
     }
     expect(gauge).toBe(1);
   }, 90_000);
+
+  it('without persistence: an append to a message the store lost says so and reports the channel', async () => {
+    const { redis: r, cluster: c } = await setup(false);
+    const node = c.nodes[0] as NodeProc;
+    const channel = `${AI_PREFIX}lost-append`;
+    const created = await node.rest('POST', `/apps/${APP.id}/events`, { name: 'ai-output', channel, data: '' });
+    expect(created.status).toBe(200);
+    const ms = (
+      (created.json().channels as Record<string, Record<string, unknown>>)[channel] as Record<string, unknown>
+    ).message_serial as string;
+    const path = `/apps/${APP.id}/channels/${encodeURIComponent(channel)}/messages/${encodeURIComponent(ms)}/append`;
+    expect((await node.rest('POST', path, { data: 'a' })).status).toBe(200);
+    await r.stop();
+    await r.restart();
+    let res = await node.rest('POST', path, { data: 'b' });
+    for (let i = 0; i < 50 && res.status === 503; i++) {
+      await sleep(100);
+      res = await node.rest('POST', path, { data: 'b' });
+    }
+    expect(res.status, res.text).toBe(404);
+    expect(res.json().error).toMatch(/lost its durable history.*reset_required/);
+    // Only appends after the loss, no create: the channel is still listed and counted.
+    const listed = await node.admin('GET', '/admin/channels?state=reset_required');
+    expect(listed.json().items).toMatchObject([{ channel, durableState: 'reset_required' }]);
+  }, 90_000);
 });

@@ -537,6 +537,20 @@ export class ChannelPublisher {
     );
     for (let attempt = 1; ; attempt++) {
       const latest = snap.latest;
+      if (!latest && snap.durableState === 'reset_required') {
+        // The store lost the channel (e.g. Redis restarted empty) and only this message's
+        // versions were asked for: record the loss in history too — what the gauges, alerts
+        // and /admin/channels read — and say why the message is gone.
+        await this.#store('history state', () => this.#d.history.state(appId, channel)).catch(() => undefined);
+        throw aitError(
+          'AIT_ERR_NOT_FOUND',
+          {
+            reason:
+              'message not found: the channel lost its durable history (reset_required, durable_stream_lost); reset the channel',
+          },
+          { channel },
+        );
+      }
       if (!latest) throw aitError('AIT_ERR_NOT_FOUND', { reason: 'message not found' }, { channel });
       if (!this.#authorized(input, latest.creator_client_id)) {
         this.#countMutation(appId, mutation.action, 'auth_failed');
