@@ -50,7 +50,12 @@ export const ExternalRedisSchema = withCel(
     host: z.string().min(1).max(253).optional().describe('Host name of a standalone or primary endpoint.'),
     port: z.int().min(1).max(65_535).default(6379),
     db: z.int().min(0).max(15).default(0).describe('Database number (standalone only).'),
-    keyPrefix: z.string().max(64).default('ait:').describe('Prefix of every key, to share one Redis.'),
+    keyPrefix: z
+      .string()
+      // The data plane's own rule (dataplane/src/config/redis-schema.ts): refused here, not in a crash-looping pod.
+      .regex(/^[A-Za-z0-9_.:-]{0,64}$/, 'keyPrefix: at most 64 characters of A-Z a-z 0-9 _ . : - (no braces)')
+      .default('ait:')
+      .describe('Prefix of every key, to share one Redis.'),
     tls: z
       .strictObject({
         enabled: z.boolean().default(false),

@@ -55,6 +55,13 @@ describe('rules shared with CEL', () => {
     expect(AITransportClusterSchema.safeParse(good).success).toBe(true);
   });
 
+  it('refuses a Redis key prefix the data plane would refuse (braces would break cluster hash tags)', () => {
+    const withPrefix = (keyPrefix: string) =>
+      minimal({ redis: { mode: 'External', external: { host: 'redis.example', keyPrefix } } });
+    expect(messages(AITransportClusterSchema.safeParse(withPrefix('team{a}:')))[0]).toContain('no braces');
+    expect(AITransportClusterSchema.safeParse(withPrefix('team-a.prod:')).success).toBe(true);
+  });
+
   it('needs Redis for more than one replica, and a short name', () => {
     expect(messages(AITransportClusterSchema.safeParse(minimal({ replicas: 3 })))[0]).toContain('need spec.redis');
     const long = minimal({}, 'x'.repeat(MAX_CLUSTER_NAME_LENGTH + 1));
