@@ -92,6 +92,8 @@ export interface DrainRequest {
   batchIntervalMs?: number;
   /** Reason put into the 4200 close frame. */
   reason?: string;
+  /** Readiness off now, the first close batch this much later (let endpoints drop the pod first). */
+  closeAfterMs?: number;
 }
 
 /** Answer of POST /admin/drain and the `drain` block of the status. */
@@ -101,6 +103,8 @@ export interface DrainStatus {
   /** Connections still open on this node. */
   remainingConnections: number;
   closedConnections: number;
-  /** Pending rollup/history work still to flush (0 until those engines exist). */
+  /** When the first close batch runs (epoch ms): `startedAtMs` + `closeAfterMs` (absent from older nodes). */
+  closingFromMs?: number;
+  /** Work still to flush: rollup windows holding appends plus publishes in flight. */
   pendingFlushes: number;
 }

@@ -192,6 +192,7 @@ class WsEngine implements SocketEngine, EngineCore {
       now: this.now,
       remaining: () => this.#index.size,
       closeBatch: (n, reason) => this.#closeBatch(n, reason),
+      pendingFlushes: () => this.delivery.rollupStats.pendingWindows + this.streams.publisher.pending,
       defaults: {
         batchSize: deps.config.shutdown.drainBatchSize,
         batchIntervalMs: deps.config.shutdown.drainBatchIntervalMs,

@@ -84,5 +84,7 @@ describe('parseDrainRequest', () => {
     expect(() => parseDrainRequest(Buffer.from('{"batchSize":0}'))).toThrow(/batchSize/);
     expect(() => parseDrainRequest(Buffer.from('{"batch":1}'))).toThrow(/invalid|unrecognized/i);
     expect(() => parseDrainRequest(Buffer.from('{'))).toThrow(/not valid JSON/);
+    expect(parseDrainRequest(Buffer.from('{"closeAfterMs":2000}'))).toEqual({ closeAfterMs: 2000 });
+    expect(() => parseDrainRequest(Buffer.from('{"closeAfterMs":-1}'))).toThrow(/closeAfterMs/);
   });
 });

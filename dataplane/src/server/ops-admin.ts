@@ -73,6 +73,9 @@ export const DrainRequestSchema = z.strictObject({
   batchIntervalMs: z.number().int().min(0).max(600_000).optional(),
   // A WebSocket close reason is at most 123 bytes; keep room for the "Reconnect: " prefix.
   reason: z.string().max(100).optional(),
+  // Readiness goes off at once; closing waits this long, so endpoints drop the pod before its
+  // clients reconnect and nobody lands on it again.
+  closeAfterMs: z.number().int().min(0).max(600_000).optional(),
 });
 
 const digest = (s: string) => createHash('sha256').update(s).digest();
@@ -107,6 +110,7 @@ export function parseDrainRequest(body: Buffer): DrainRequest {
   if (parsed.data.batchSize !== undefined) out.batchSize = parsed.data.batchSize;
   if (parsed.data.batchIntervalMs !== undefined) out.batchIntervalMs = parsed.data.batchIntervalMs;
   if (parsed.data.reason !== undefined) out.reason = parsed.data.reason;
+  if (parsed.data.closeAfterMs !== undefined) out.closeAfterMs = parsed.data.closeAfterMs;
   return out;
 }
 

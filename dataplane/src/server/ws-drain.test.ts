@@ -70,3 +70,32 @@ describe('DrainController', () => {
     expect(late).toBe(true);
   });
 });
+
+describe('DrainController closeAfterMs and pending flushes', () => {
+  it('turns draining on at once and closes the first batch only after closeAfterMs', () => {
+    vi.useFakeTimers();
+    const { d, batches } = setup(3);
+    const s = d.start({ closeAfterMs: 500 });
+    expect(d.draining).toBe(true);
+    expect(s).toMatchObject({ state: 'draining', closedConnections: 0, closingFromMs: s.startedAtMs + 500 });
+    vi.advanceTimersByTime(499);
+    expect(batches).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(batches).toEqual([2]);
+    d.stop();
+  });
+
+  it('reports the work still to flush, live', () => {
+    let pending = 3;
+    const d = new DrainController({
+      now: () => Date.now(),
+      remaining: () => 0,
+      closeBatch: () => 0,
+      defaults: { batchSize: 1, batchIntervalMs: 10 },
+      pendingFlushes: () => pending,
+    });
+    expect(d.start().pendingFlushes).toBe(3);
+    pending = 0;
+    expect(d.status()?.pendingFlushes).toBe(0);
+  });
+});

@@ -1,6 +1,7 @@
 // Drain (STANDARDS F6, admin API): once started, the engine refuses upgrades (503) and this
-// controller closes connections in batches of `batchSize` with 4200 every `batchIntervalMs`,
-// so clients reconnect elsewhere in waves. It owns one timer while a drain runs.
+// controller closes connections in batches of `batchSize` with 4200 every `batchIntervalMs`
+// (from `closeAfterMs` on), so clients reconnect elsewhere in waves. It owns one timer while a
+// drain runs.
 import type { DrainRequest, DrainStatus } from './admin-types.ts';
 
 export interface DrainDeps {
@@ -10,6 +11,8 @@ export interface DrainDeps {
   /** Closes up to `n` connections with 4200 and `reason`; returns how many it closed. */
   closeBatch: (n: number, reason: string) => number;
   defaults: { batchSize: number; batchIntervalMs: number };
+  /** Rollup windows holding appends plus publishes in flight (what a flush would still write). */
+  pendingFlushes?: () => number;
 }
 
 interface Waiter {
@@ -37,12 +40,15 @@ export class DrainController {
     const batchSize = positiveInt(req.batchSize) ?? this.#deps.defaults.batchSize;
     const interval = nonNegativeInt(req.batchIntervalMs) ?? this.#deps.defaults.batchIntervalMs;
     const reason = (req.reason ?? 'node draining').slice(0, 80);
+    const closeAfter = nonNegativeInt(req.closeAfterMs) ?? 0;
+    const startedAtMs = this.#deps.now();
     this.#status = {
       state: 'draining',
-      startedAtMs: this.#deps.now(),
+      startedAtMs,
       remainingConnections: this.#deps.remaining(),
       closedConnections: 0,
-      pendingFlushes: 0,
+      closingFromMs: startedAtMs + closeAfter,
+      pendingFlushes: this.#deps.pendingFlushes?.() ?? 0,
     };
     const step = (): void => {
       this.#timer = undefined;
@@ -52,13 +58,18 @@ export class DrainController {
       this.notify();
       if (status.state === 'draining' && this.#deps.remaining() > 0) this.#timer = setTimeout(step, interval);
     };
-    step();
+    if (closeAfter > 0) this.#timer = setTimeout(step, closeAfter);
+    else step();
     return this.status() as DrainStatus;
   }
 
   status(): DrainStatus | null {
     if (!this.#status) return null;
-    return { ...this.#status, remainingConnections: this.#deps.remaining() };
+    return {
+      ...this.#status,
+      remainingConnections: this.#deps.remaining(),
+      pendingFlushes: this.#deps.pendingFlushes?.() ?? 0,
+    };
   }
 
   /** Called whenever a connection goes away: completes the drain and wakes waiters at zero. */

@@ -3,12 +3,13 @@
 // is dropped (partition kept) while a reset holds the cluster.
 import type { V1PodDisruptionBudget, V1StatefulSet } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import type { DrainRequest } from '../../../dataplane/src/server/admin-types.ts';
 import { ANNOTATION } from '../api/labels.ts';
-import type { AdminStatus } from '../dataplane/admin-client.ts';
+import { type AdminApi, AdminApiError, type AdminStatus } from '../dataplane/admin-client.ts';
 import { loadCluster } from '../render/fixtures.ts';
 import { podTemplateHash } from '../render/statefulset.ts';
 import type { PodHealth, PodView } from '../rollout/health.ts';
-import { isDisruptive, plan, type RolloutInputs, rolloutObservation } from './cluster-rollout.ts';
+import { drainPod, isDisruptive, plan, type RolloutInputs, rolloutObservation } from './cluster-rollout.ts';
 import type { ReconcileDeps } from './context.ts';
 import { clusterLockKey, OperationLocks } from './locks.ts';
 
@@ -123,5 +124,46 @@ describe('plan (the operation lock)', () => {
     expect(p.partition).toBe(3);
     expect(p.requeueAfterMs).toBe(2_000);
     expect(p.events).toEqual([]);
+  });
+});
+
+describe('drainPod', () => {
+  const target = { host: '127.0.0.2', port: 9601, token: 't' };
+  const drained = {
+    state: 'draining' as const,
+    startedAtMs: 1,
+    remainingConnections: 3,
+    closedConnections: 0,
+    pendingFlushes: 0,
+  };
+  /** An admin API that, like a data plane from before closeAfterMs, refuses the field. */
+  function oldDataPlane() {
+    const requests: DrainRequest[] = [];
+    const admin = {
+      async drain(_t: unknown, req: DrainRequest) {
+        requests.push(req);
+        if (req.closeAfterMs !== undefined) {
+          throw new AdminApiError('POST /admin/drain', 400, 'invalid_input', 'closeAfterMs: unrecognized key');
+        }
+        return drained;
+      },
+    } as unknown as AdminApi;
+    return { admin, requests };
+  }
+
+  it('asks for closeAfterMs, and drains an older data plane without it', async () => {
+    const { admin, requests } = oldDataPlane();
+    const req = { batchSize: 2, batchIntervalMs: 10, reason: 'r', closeAfterMs: 1000 };
+    expect(await drainPod(admin, target, req)).toEqual(drained);
+    expect(requests).toEqual([req, { batchSize: 2, batchIntervalMs: 10, reason: 'r' }]);
+  });
+
+  it('does not retry other failures', async () => {
+    const admin = {
+      async drain() {
+        throw new AdminApiError('POST /admin/drain', 401, 'auth_failed', '');
+      },
+    } as unknown as AdminApi;
+    await expect(drainPod(admin, target, { closeAfterMs: 1000 })).rejects.toThrow(/401/);
   });
 });

@@ -3,9 +3,10 @@
 // action it asks for. The partition and replicas of the plan go into the StatefulSet render; the
 // other actions are admin calls (drain, flush), the drained-at annotation, or a pod delete.
 import type { V1Pod, V1PodDisruptionBudget, V1StatefulSet } from '@kubernetes/client-node';
+import type { DrainRequest, DrainStatus } from '../../../dataplane/src/server/admin-types.ts';
 import { ANNOTATION } from '../api/labels.ts';
 import type { AITransportCluster, ClusterStatus } from '../api/v1alpha1/cluster.ts';
-import type { AdminApi } from '../dataplane/admin-client.ts';
+import { type AdminApi, AdminApiError, type AdminTarget } from '../dataplane/admin-client.ts';
 import { rfc3339 } from '../kube/clock.ts';
 import { errorMessage, isNotFound } from '../kube/errors.ts';
 import { RESOURCE } from '../kube/resources.ts';
@@ -145,6 +146,17 @@ export function plan(deps: ReconcileDeps, inputs: RolloutInputs): { plan: Rollou
   };
 }
 
+/** POST /admin/drain; a data plane older than `closeAfterMs` refuses the field (400): drain it the old way. */
+export async function drainPod(admin: AdminApi, target: AdminTarget, request: DrainRequest): Promise<DrainStatus> {
+  try {
+    return await admin.drain(target, request);
+  } catch (err) {
+    if (!(err instanceof AdminApiError && err.status === 400 && request.closeAfterMs !== undefined)) throw err;
+    const { closeAfterMs: _, ...plain } = request;
+    return admin.drain(target, plain);
+  }
+}
+
 export type ActionOutcome = { readonly ok: true } | { readonly ok: false; readonly message: string };
 
 /** Executes the plan's action (the partition and replicas are applied by the render). */
@@ -168,7 +180,7 @@ export async function executeAction(
     switch (a.kind) {
       case 'drain': {
         if (!target) return { ok: false, message: `no admin target for ${a.pod}` };
-        const d = await admin.drain(target, a.request);
+        const d = await drainPod(admin, target, a.request);
         log.info({ remaining: d.remainingConnections, state: d.state }, 'drain started');
         break;
       }

@@ -84,7 +84,8 @@ describe('planRollout: single observations', () => {
     expect(plan.action).toEqual({
       kind: 'drain',
       pod: 'demo-2',
-      request: { batchSize: 7, batchIntervalMs: 30, reason: 'rolling upgrade' },
+      // Closing waits for the endpoints to drop the pod (endpointPropagationSeconds: 1 here).
+      request: { batchSize: 7, batchIntervalMs: 30, reason: 'rolling upgrade', closeAfterMs: 1000 },
     });
     expect(plan.status).toMatchObject({ state: 'Draining', pod: 'demo-2', targetRevision: 'B', podsUpdated: 0 });
     expect(plan.partition).toBe(3);
@@ -232,11 +233,12 @@ describe('planRollout: single observations', () => {
       expect(plan.status.reason).toBe(ROLLOUT_REASON.flushing);
     });
 
-    it('goes on after connectionDrainTimeoutSeconds even with connections left', () => {
+    it('goes on connectionDrainTimeoutSeconds after closing started, even with connections left', () => {
       const c = draining(60_000);
-      c.advance(9_000);
+      // Closing starts after the 1 s propagation wait; the 10 s drain timeout runs from there.
+      c.advance(10_500);
       expect(planRollout(c.observation()).action).toBeUndefined();
-      c.advance(1_500);
+      c.advance(1_000);
       expect(planRollout(c.observation()).action).toMatchObject({ kind: 'finishDrain', flush: true });
     });
 

@@ -216,6 +216,9 @@ class Pass {
             batchSize: d.reconnectBatch.size,
             batchIntervalMs: d.reconnectBatch.intervalMilliseconds,
             reason: DRAIN_REASON,
+            // Readiness off now, closes once the endpoints have dropped the pod: reconnecting
+            // clients then never land on it again.
+            closeAfterMs: d.endpointPropagationSeconds * 1000,
           },
         },
         requeueAfterMs: 1_000,
@@ -226,7 +229,8 @@ class Pass {
     const elapsed = o.now - started;
     const propagationMs = d.endpointPropagationSeconds * 1000;
     const drainTimeoutMs = d.connectionDrainTimeoutSeconds * 1000;
-    if (elapsed < propagationMs || (remaining > 0 && elapsed < drainTimeoutMs)) {
+    // Closing starts after the propagation wait; the drain timeout runs from there.
+    if (elapsed < propagationMs || (remaining > 0 && elapsed < propagationMs + drainTimeoutMs)) {
       const wait = elapsed < propagationMs ? propagationMs - elapsed : 1_000;
       return {
         state: 'Draining',
@@ -244,7 +248,7 @@ class Pass {
       action: { kind: 'finishDrain', pod: p.name, uid: p.uid, flush: true },
       requeueAfterMs: 1_000,
     };
-    if (elapsed > drainTimeoutMs + this.timeoutMs) {
+    if (elapsed > propagationMs + drainTimeoutMs + this.timeoutMs) {
       // The flush keeps being retried; the rollout reports it is stuck.
       return {
         ...flushing,
