@@ -59,6 +59,7 @@ const EVERY_OVERRIDE = {
   AITransportActiveStreamsNotDraining: { for: '30m' },
   AITransportFileDescriptorsNearLimit: { threshold: 0.95, for: '2m', severity: 'critical' },
   AITransportEventLoopLagGrowing: { threshold: 0.25, for: '20m' },
+  AITransportActiveHandlesGrowing: { threshold: 5000, for: '30m' },
 };
 
 const CLUSTERS: Array<[string, () => AITransportCluster]> = [

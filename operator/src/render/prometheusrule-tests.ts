@@ -716,6 +716,35 @@ export const SCENARIOS: Record<AlertName, Scenario> = {
       },
     ],
   },
+  AITransportActiveHandlesGrowing: {
+    model: (k, t) => (db, at) => {
+      const extra = (when: number) =>
+        binary(
+          aggregate('max', instant(db, k.name(METRIC.activeHandles), k.m, when), ['namespace', 'pod']),
+          aggregate('sum', instant(db, k.name(METRIC.connected), k.m, when), ['namespace', 'pod']),
+          (a, b) => a - b,
+        );
+      const rising = filter(derivSubquery(extra, at, 60 * 60_000, 5 * 60_000), (v) => v > 0);
+      return and(
+        filter(extra(at), (v) => v > t),
+        rising,
+      );
+    },
+    fires: (k, t) => ({
+      why: 'handles beyond the connections above the threshold and rising',
+      series: [k.dp(METRIC.activeHandles, linear(t + 500, 2)), k.dp(METRIC.connected, constant(400))],
+    }),
+    quiet: (k, t) => [
+      {
+        why: 'handles rise with the connections (sockets, not a leak)',
+        series: [k.dp(METRIC.activeHandles, linear(t + 1500, 5)), k.dp(METRIC.connected, linear(100, 5))],
+      },
+      {
+        why: 'many handles beyond the connections, but flat',
+        series: [k.dp(METRIC.activeHandles, constant(t * 3)), k.dp(METRIC.connected, constant(10))],
+      },
+    ],
+  },
 };
 
 // ---------------------------------------------------------------- generation

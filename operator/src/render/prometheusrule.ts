@@ -40,6 +40,7 @@ export const METRIC = {
   transportQueueDepth: m('horizontal_transport_queue_depth'),
   openFds: m('process_open_fds'),
   eventLoopLagP99: m('nodejs_eventloop_lag_p99_seconds'),
+  activeHandles: m('nodejs_active_handles_total'),
   /**
    * Not in the catalog yet: prom-client's default collectors export it next to process_open_fds
    * (same prefix). Ask the data plane to list it; a test names it as the only exception.
@@ -334,6 +335,22 @@ export const ALERTS: readonly AlertDef[] = [
       `max by (namespace, pod) (${x.p}${METRIC.eventLoopLagP99}{${x.m}}) > ${t} and deriv((max by (namespace, pod) (${x.p}${METRIC.eventLoopLagP99}{${x.m}}))[1h:5m]) > 0`,
     summary: 'Event-loop lag of {{ $labels.pod }} keeps rising.',
     description: 'p99 event-loop lag is {{ $value }}s and rising after warm-up: a leak or blocking work on the loop.',
+  },
+  {
+    name: 'AITransportActiveHandlesGrowing',
+    area: 'runtime',
+    severity: 'warning',
+    for: '1h',
+    threshold: fixed(1000),
+    // Every socket is a handle: what leaks is what is left beyond the connections (timers,
+    // sockets to Redis, file handles), high and still rising an hour on.
+    expr: (x, t) => {
+      const extra = `(max by (namespace, pod) (${x.p}${METRIC.activeHandles}{${x.m}}) - sum by (namespace, pod) (${x.p}${METRIC.connected}{${x.m}}))`;
+      return `${extra} > ${t} and deriv(${extra}[1h:5m]) > 0`;
+    },
+    summary: '{{ $labels.pod }} holds more and more handles beyond its connections.',
+    description:
+      '{{ $value }} active handles beyond the open connections, and rising after warm-up: a handle leak (timers, sockets, files).',
   },
 ];
 

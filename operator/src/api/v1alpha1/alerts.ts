@@ -26,6 +26,7 @@ export const ALERT_NAMES = [
   'AITransportActiveStreamsNotDraining',
   'AITransportFileDescriptorsNearLimit',
   'AITransportEventLoopLagGrowing',
+  'AITransportActiveHandlesGrowing',
 ] as const;
 
 export type AlertName = (typeof ALERT_NAMES)[number];
