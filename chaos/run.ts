@@ -41,6 +41,7 @@ export interface ScenarioReport {
   readonly producer?: unknown;
   readonly subscribers?: unknown[];
   readonly events: Array<{ t: number; event: string; detail?: Record<string, unknown> }>;
+  readonly nodeLogs?: string;
 }
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -197,6 +198,8 @@ export async function runScenario(s: Scenario, params: RunParams = DEFAULT_RUN):
       passed: failures.length === 0,
       failures,
       durationMs: Date.now() - started,
+      // The nodes' last log lines, for a failed run's evidence.
+      ...(failures.length > 0 && { nodeLogs: c.logs(400) }),
       producer: result,
       subscribers: subscribers.map((sub) => ({
         name: sub.o.name,

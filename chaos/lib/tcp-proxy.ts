@@ -1,7 +1,10 @@
 // A small fault-injecting TCP proxy on loopback, put between one node and Redis: `pass` relays,
 // `delay` holds every chunk for `delayMs` (a slow link), `drop` resets every connection and refuses
 // new ones (Redis gone for that node), `blackhole` accepts and swallows everything without
-// answering (a partition: the node's commands time out). Bounded: at most `maxConnections`.
+// answering (a partition: the node's commands time out). `freezeExisting` silently kills the
+// connections open now — no FIN, no RST, nothing relayed ever again — while new ones pass: a
+// peer that vanished (its host died) with the service reachable again elsewhere. Bounded: at
+// most `maxConnections`.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 
 export type ProxyMode = 'pass' | 'delay' | 'drop' | 'blackhole';
@@ -10,6 +13,7 @@ export class FaultProxy {
   readonly #server: Server;
   readonly #target: { host: string; port: number };
   readonly #pairs = new Set<[Socket, Socket | undefined]>();
+  readonly #frozen = new WeakSet<Socket>();
   #mode: ProxyMode = 'pass';
   #delayMs = 0;
   port = 0;
@@ -44,6 +48,12 @@ export class FaultProxy {
     }
   }
 
+  /** The connections open now go silent forever (both ways); later ones are relayed. */
+  freezeExisting(): number {
+    for (const [a] of this.#pairs) this.#frozen.add(a);
+    return this.#pairs.size;
+  }
+
   #accept(client: Socket): void {
     if (this.#mode === 'drop' || this.#pairs.size >= this.maxConnections) {
       client.destroy();
@@ -63,7 +73,7 @@ export class FaultProxy {
     this.#pairs.add(pair);
     const relay = (from: Socket, to: Socket) =>
       from.on('data', (chunk: Buffer) => {
-        if (this.#mode === 'blackhole') return;
+        if (this.#mode === 'blackhole' || this.#frozen.has(client)) return;
         if (this.#mode === 'delay' && this.#delayMs > 0) setTimeout(() => to.write(chunk), this.#delayMs);
         else to.write(chunk);
       });

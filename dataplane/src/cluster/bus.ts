@@ -42,6 +42,10 @@ export interface BusDeps {
 const MAX_TRACKED_CHANNELS = 100_000;
 const MAX_AGGREGATES = 10_000;
 const REPAIR_PAGE = 1000;
+/** Catch-up retries while the store is not back: 200 ms doubling to 5 s, about a minute in all. */
+const CATCH_UP_ATTEMPTS = 16;
+const CATCH_UP_BASE_DELAY_MS = 200;
+const CATCH_UP_MAX_DELAY_MS = 5000;
 
 function channelKey(appId: string, channel: string): string {
   return `${appId.length}:${appId}|${channel}`;
@@ -56,6 +60,8 @@ export class ClusterBus {
   /** app/channel/message_serial → the aggregate as of version_serial (full-mode completion). */
   readonly #aggregates = new Map<string, { versionSerial: string; data: string }>();
   readonly #labels = { driver: TRANSPORT_DRIVER };
+  #catchUpGeneration = 0;
+  #stopped = false;
 
   constructor(deps: BusDeps) {
     this.#d = deps;
@@ -90,6 +96,11 @@ export class ClusterBus {
     this.#orderer.accept(signal);
   }
 
+  /** A subscriber attached here at `next` (from the store): order the channel from there (orderer.expect). */
+  expect(appId: string, channel: string, kind: ChannelMessage['kind'], streamId: string, next: number): void {
+    this.#orderer.expect(appId, channel, kind, streamId, next);
+  }
+
   /** A revocation or termination: applied here and on every other node; returns local closes. */
   control(c: ControlSignal): number {
     this.#d.transport.publish(c.appId, '', encodeEnvelope(this.#d.nodeId, c));
@@ -113,21 +124,44 @@ export class ClusterBus {
     this.#orderer.accept(p);
   }
 
-  /** After the subscription came back: fetch what was committed meanwhile on tracked channels. */
+  /**
+   * After the subscription came back: fetch what was committed meanwhile on tracked channels.
+   * The store may come back later than pub/sub (both were cut off): the channels it could not
+   * read are tried again with backoff and full jitter, until they are read or a newer catch-up
+   * takes over — otherwise a stream that ended during the outage would stay behind on this node.
+   */
   async catchUp(): Promise<number> {
-    const n = await this.#orderer.catchUp(this.#orderer.channels(), async (appId, channel, kind) => {
-      if (kind === 'version') {
-        const s = await withTimeout(this.#d.versions.streamState(appId, channel), this.#d.storeTimeoutMs, 'state');
-        return s.nextDeliverySerial - 1;
+    const generation = ++this.#catchUpGeneration;
+    let pending: Iterable<{ appId: string; channel: string }> = this.#orderer.channels();
+    let delivered = 0;
+    for (let attempt = 0; attempt < CATCH_UP_ATTEMPTS && !this.#stopped; attempt++) {
+      const r = await this.#orderer.catchUp(pending, (appId, channel, kind) => this.#head(appId, channel, kind));
+      delivered += r.delivered;
+      if (r.failed.length === 0) break;
+      if (attempt === CATCH_UP_ATTEMPTS - 1) {
+        this.#log.warn({ channels: r.failed.length }, 'catch-up gave up; those channels repair at their next message');
+        break;
       }
-      const s = await withTimeout(this.#d.history.state(appId, channel), this.#d.storeTimeoutMs, 'state');
-      return s.nextSerial - 1;
-    });
-    if (n > 0) this.#log.info({ delivered: n }, 'caught up after the transport reconnected');
-    return n;
+      const cap = Math.min(CATCH_UP_MAX_DELAY_MS, CATCH_UP_BASE_DELAY_MS * 2 ** attempt);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * cap).unref());
+      if (generation !== this.#catchUpGeneration) return delivered;
+      pending = r.failed;
+    }
+    if (delivered > 0) this.#log.info({ delivered }, 'caught up after the transport reconnected');
+    return delivered;
+  }
+
+  async #head(appId: string, channel: string, kind: ChannelMessage['kind']): Promise<number> {
+    if (kind === 'version') {
+      const s = await withTimeout(this.#d.versions.streamState(appId, channel), this.#d.storeTimeoutMs, 'state');
+      return s.nextDeliverySerial - 1;
+    }
+    const s = await withTimeout(this.#d.history.state(appId, channel), this.#d.storeTimeoutMs, 'state');
+    return s.nextSerial - 1;
   }
 
   stop(): void {
+    this.#stopped = true;
     this.#orderer.stop();
   }
 

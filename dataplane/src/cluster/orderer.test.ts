@@ -146,7 +146,33 @@ describe('ChannelOrderer', () => {
     const h = harness(store);
     h.o.accept(ev(1));
     const n = await h.o.catchUp(h.o.channels(), async () => 4);
-    expect(n).toBe(3);
+    expect(n).toEqual({ delivered: 3, failed: [] });
     expect(h.serials()).toEqual([1, 2, 3, 4]);
+  });
+
+  it('orders a channel from an attach point: an earlier message never seen is repaired, not skipped', async () => {
+    const h = harness([ev(1)]);
+    h.o.expect('a', 'c', 'event', 's1', 1);
+    h.o.accept(ev(2));
+    expect(h.serials()).toEqual([]);
+    await h.fire();
+    expect(h.serials()).toEqual([1, 2]);
+    // An attach point of a channel already tracked changes nothing.
+    h.o.expect('a', 'c', 'event', 's1', 99);
+    h.o.accept(ev(3));
+    expect(h.serials()).toEqual([1, 2, 3]);
+  });
+
+  it('names the channels a catch-up could not read, for the caller to try again', async () => {
+    const h = harness([ev(2)]);
+    h.o.accept(ev(1));
+    const down = await h.o.catchUp(h.o.channels(), async () => {
+      throw new Error('store unavailable');
+    });
+    expect(down.failed).toHaveLength(1);
+    expect(h.serials()).toEqual([1]);
+    const back = await h.o.catchUp(down.failed, async () => 2);
+    expect(back).toEqual({ delivered: 1, failed: [] });
+    expect(h.serials()).toEqual([1, 2]);
   });
 });

@@ -58,6 +58,12 @@ function keyOf(appId: string, channel: string): string {
   return `${appId.length}:${appId}|${channel}`;
 }
 
+/** What a catch-up delivered, and the channels whose store reads failed (to try again). */
+export interface CatchUpResult {
+  readonly delivered: number;
+  readonly failed: ReadonlyArray<{ readonly appId: string; readonly channel: string }>;
+}
+
 export class ChannelOrderer {
   readonly #d: OrdererDeps;
   readonly #channels = new Map<string, ChannelOrder>();
@@ -76,6 +82,29 @@ export class ChannelOrderer {
     let n = 0;
     for (const c of this.#channels.values()) n += c.pending.size;
     return n;
+  }
+
+  /**
+   * A subscriber here attached at this point of the channel (read from the store): when the
+   * channel is not tracked yet, track it from `next`, so a message committed meanwhile that
+   * this node never received is a gap to repair (and a catch-up covers the channel) instead of
+   * silently missing — the first message seen is not where the stream starts for it.
+   */
+  expect(appId: string, channel: string, kind: ChannelMessage['kind'], streamId: string, next: number): void {
+    const key = keyOf(appId, channel);
+    if (this.#channels.has(key)) return;
+    if (this.#channels.size >= this.#d.maxChannels) this.#forget(this.#channels.keys().next().value as string);
+    this.#channels.set(key, {
+      appId,
+      channel,
+      kind,
+      streamId,
+      next,
+      pending: new Map(),
+      timer: undefined,
+      repairing: false,
+      failures: 0,
+    });
   }
 
   accept(signal: ChannelSignal): void {
@@ -218,23 +247,22 @@ export class ChannelOrderer {
   async catchUp(
     channels: Iterable<{ appId: string; channel: string }>,
     newest: (appId: string, channel: string, kind: ChannelMessage['kind']) => Promise<number | undefined>,
-  ): Promise<number> {
+  ): Promise<CatchUpResult> {
     let delivered = 0;
+    const failed: Array<{ appId: string; channel: string }> = [];
     for (const { appId, channel } of channels) {
       const key = keyOf(appId, channel);
       const st = this.#channels.get(key);
       if (!st || st.repairing) continue;
       let head: number | undefined;
-      try {
-        head = await newest(appId, channel, st.kind);
-      } catch {
-        continue;
-      }
-      if (head === undefined || head < st.next || this.#channels.get(key) !== st) continue;
       let fetched: ChannelMessage[] = [];
       try {
+        head = await newest(appId, channel, st.kind);
+        if (head === undefined || head < st.next || this.#channels.get(key) !== st) continue;
         fetched = await this.#d.repair(appId, channel, st.kind, st.next, head);
       } catch {
+        // The store is not back yet: the caller tries these again.
+        failed.push({ appId, channel });
         continue;
       }
       for (const m of fetched) {
@@ -243,7 +271,7 @@ export class ChannelOrderer {
         if (st.next > before) delivered += st.next - before;
       }
     }
-    return delivered;
+    return { delivered, failed };
   }
 
   /** Channels tracked with their app (for catch-up after a reconnect). */

@@ -13,6 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisConnection } from '../stores/redis/index.ts';
+import { ConnectionLiveness } from '../stores/redis/liveness.ts';
 
 export interface TransportMetrics {
   readonly queueDepth: (n: number) => void;
@@ -30,6 +31,8 @@ export interface RedisTransportOptions {
   readonly maxInFlight: number;
   readonly onMessage: (text: string) => void;
   readonly onResubscribed: () => void;
+  /** PING period of the subscriber connection (standalone); 0: no health check. */
+  readonly pingIntervalMs?: number;
 }
 
 export const TRANSPORT_DRIVER = 'redis';
@@ -49,6 +52,10 @@ export class RedisTransport {
   #inFlight = 0;
   #subscribedOnce = false;
   #closed = false;
+  #pingTimer: NodeJS.Timeout | undefined;
+  /** A PING went unanswered: not trusted until the connection answers again. */
+  #suspect = false;
+  #liveness: ConnectionLiveness | undefined;
 
   constructor(opts: RedisTransportOptions) {
     this.#o = opts;
@@ -84,6 +91,7 @@ export class RedisTransport {
     else sub.on('message', onText);
     // ioredis re-subscribes by itself after a reconnect; count it and let the bus catch up.
     sub.on('ready', () => {
+      this.#suspect = false;
       if (!this.#subscribedOnce || this.#closed) return;
       this.#o.metrics.reconnected();
       this.#log.warn('transport subscription re-established; catching up from the store');
@@ -104,10 +112,53 @@ export class RedisTransport {
       clearTimeout(timer);
     }
     this.#subscribedOnce = true;
+    this.#startPings();
   }
 
   get subscribed(): boolean {
-    return this.#sub?.status === 'ready';
+    return this.#sub?.status === 'ready' && !this.#suspect;
+  }
+
+  /**
+   * A subscriber connection sends nothing, so a silently dead one (packets dropped, no FIN)
+   * looks healthy to ioredis until TCP keepalive gives up, hours later: PING it (allowed in
+   * subscriber mode) and reconnect after two unanswered in a row. Cluster mode's sharded
+   * subscriber connections are internal to ioredis and not probed here (docs/cluster.md).
+   */
+  #startPings(): void {
+    const every = this.#o.pingIntervalMs ?? 0;
+    if (every <= 0 || this.#cluster) return;
+    this.#liveness = new ConnectionLiveness({ timeouts: 2, silenceMs: every * 2 }, Date.now());
+    const timeoutMs = Math.min(every, this.#o.connection.commandTimeoutMs);
+    this.#pingTimer = setInterval(() => void this.#ping(timeoutMs), every);
+    this.#pingTimer.unref();
+  }
+
+  async #ping(timeoutMs: number): Promise<void> {
+    const sub = this.#sub as Redis | undefined;
+    const liveness = this.#liveness;
+    if (!sub || !liveness || this.#closed || sub.status !== 'ready') return;
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      sub.ping().then(
+        () => true,
+        () => true, // an error reply still proves the connection alive
+      ),
+      new Promise<false>((r) => {
+        timer = setTimeout(() => r(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (answered) {
+      liveness.answered(Date.now());
+      this.#suspect = false;
+      return;
+    }
+    this.#suspect = true;
+    if (liveness.timedOut(Date.now()) && !this.#closed) {
+      this.#log.warn('transport connection unresponsive (PING unanswered); reconnecting');
+      sub.disconnect(true);
+    }
   }
 
   /** Publishes one encoded envelope; never throws, never waits for the caller. */
@@ -136,6 +187,7 @@ export class RedisTransport {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#pingTimer);
     const sub = this.#sub;
     this.#sub = undefined;
     if (!sub) return;

@@ -357,6 +357,15 @@ export const ClusterSchema = z.strictObject({
     .max(10_000)
     .default(100)
     .describe('How long a node waits for a missing serial before fetching it from the store.'),
+  subscriberPingIntervalMs: z
+    .number()
+    .int()
+    .min(100)
+    .max(60_000)
+    .default(2000)
+    .describe(
+      'How often the pub/sub connection is PINGed (standalone Redis): two unanswered in a row and it is reconnected, so a silently dead connection (a partition, a blackholed route) is not trusted for the hours TCP keepalive takes.',
+    ),
   maxPendingPerChannel: z
     .number()
     .int()

@@ -28,6 +28,7 @@ export async function startCluster(
     logger,
     shards: config.cluster.shards,
     maxInFlight: config.cluster.maxInFlight,
+    pingIntervalMs: config.cluster.subscriberPingIntervalMs,
     metrics: {
       queueDepth: (n) => {
         inFlight = n;

@@ -39,7 +39,7 @@ import type {
 } from './engine-api.ts';
 import { Fanout } from './fanout.ts';
 import { memoryStores, type StreamStores } from './streams.ts';
-import { type EngineCore, errorType } from './ws-context.ts';
+import { type AttachPoint, type EngineCore, errorType } from './ws-context.ts';
 import { dispatchMessage } from './ws-dispatch.ts';
 import { DrainController } from './ws-drain.ts';
 import { applyToken, verifyToken } from './ws-identity.ts';
@@ -73,6 +73,8 @@ export interface EngineDeps {
    * horizontal transport, which hands every node's copy to `deliver`.
    */
   broadcast?: (signal: ChannelSignal) => void;
+  /** Where subscribers attach (in a cluster: the bus orders their channels from there). */
+  attachPoint?: (p: AttachPoint) => void;
 }
 
 export function createEngine(deps: EngineDeps): SocketEngine {
@@ -96,6 +98,7 @@ class WsEngine implements SocketEngine, EngineCore {
   readonly wires: Readonly<Record<1 | 2, Wire>> = { 1: createWire(1, newMessageId), 2: createWire(2, newMessageId) };
   readonly fanout: Fanout;
   readonly #logger: Logger;
+  readonly #attachPoint: ((p: AttachPoint) => void) | undefined;
   readonly #wss: WebSocketServer;
   readonly #appsByKey = new Map<string, ResolvedApp>();
   readonly #index = new ConnectionIndex();
@@ -116,6 +119,7 @@ class WsEngine implements SocketEngine, EngineCore {
     this.now = deps.now ?? Date.now;
     this.revocations = deps.revocations;
     this.#logger = deps.logger;
+    this.#attachPoint = deps.attachPoint;
     for (const app of deps.config.apps) this.#appsByKey.set(app.key, app);
     const ws = deps.config.websocket;
     this.#wss = new WebSocketServer({
@@ -294,6 +298,10 @@ class WsEngine implements SocketEngine, EngineCore {
   }
 
   // --- EngineCore ------------------------------------------------------------------------
+
+  attachPoint(p: AttachPoint): void {
+    this.#attachPoint?.(p);
+  }
 
   send(conn: Connection, frame: string): void {
     this.fanout.send(conn, frame);

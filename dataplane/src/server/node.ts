@@ -30,6 +30,7 @@ import { type IdempotencyStore, MemoryIdempotencyStore } from './rest/idempotenc
 import { RateLimiter } from './rest/rate-limit.ts';
 import type { RestMetrics } from './rest/types.ts';
 import { memoryStores, type StreamStores } from './streams.ts';
+import type { AttachPoint } from './ws-context.ts';
 
 export interface NodeOptions {
   logger?: Logger;
@@ -165,6 +166,9 @@ export async function startNode(config: ResolvedConfig, opts: NodeOptions = {}):
     stores,
     settings,
     ...(broadcast && { broadcast }),
+    ...(clustered && {
+      attachPoint: (p: AttachPoint) => cluster?.bus.expect(p.appId, p.channel, p.kind, p.streamId, p.next),
+    }),
   });
   const streams = engine.streams;
   if (clustered && redis) {

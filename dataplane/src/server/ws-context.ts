@@ -13,6 +13,15 @@ import type { LocalDelivery } from './delivery.ts';
 import type { StreamServices } from './engine-api.ts';
 import type { Fanout } from './fanout.ts';
 
+/** Where a subscriber attached: the stream and the next serial it expects live. */
+export interface AttachPoint {
+  readonly appId: string;
+  readonly channel: string;
+  readonly kind: 'event' | 'version';
+  readonly streamId: string;
+  readonly next: number;
+}
+
 export interface EngineCore {
   readonly config: ResolvedConfig;
   readonly metrics: Metrics;
@@ -29,6 +38,8 @@ export interface EngineCore {
   readonly delivery: LocalDelivery;
   /** Queues a frame for one socket. */
   send(conn: Connection, frame: string): void;
+  /** A subscriber attached at this store position (the cluster bus orders the channel from it). */
+  attachPoint(p: AttachPoint): void;
   /** Sends the error frame (counted in connection_errors_total); closes the socket when the error is fatal. */
   fail(conn: Connection, err: AitError): void;
   /** Records a verified identity (sign-in or token) so terminate/revoke can find the socket. */

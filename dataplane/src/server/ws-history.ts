@@ -71,6 +71,15 @@ export async function attachChannel(
     checkpoint = ver
       ? { streamId: ver.streamId, serial: ver.nextDeliverySerial - 1 }
       : { streamId: hist.streamId, serial: attachSerial };
+    // In a cluster, order this channel from here: what was committed before this read and has
+    // not reached this node yet is then a gap the bus repairs, not a message lost to this socket.
+    core.attachPoint({
+      appId: conn.appId,
+      channel,
+      kind: ver ? 'version' : 'event',
+      streamId: checkpoint.streamId,
+      next: checkpoint.serial + 1,
+    });
   } catch (err) {
     // Live delivery does not need the store: subscribe anyway, without an attach serial.
     conn.log.warn({ err, channel }, 'history state unavailable at subscribe');

@@ -18,6 +18,7 @@ import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis'
 import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../errors.ts';
 import { checkKeyPrefix, DEFAULT_KEY_PREFIX, type RedisKeys } from './keys.ts';
+import { ConnectionLiveness } from './liveness.ts';
 
 export interface RedisTlsOptions {
   /** PEM CA bundle that signs the server certificate (default: the system roots). */
@@ -137,6 +138,11 @@ export function isTransientRedisError(err: unknown): boolean {
   return TRANSIENT_REPLIES.some((p) => msg.startsWith(`${p} `) || msg.includes(`-${p} `) || msg === p);
 }
 
+/** An error Redis itself sent (ioredis ReplyError): the server answered. */
+function isRedisReply(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError';
+}
+
 type AnyClient = Redis | Cluster;
 type ScriptFn = (...args: (string | number)[]) => Promise<unknown>;
 
@@ -155,6 +161,8 @@ export class RedisConnection {
   readonly #maxPending: number;
   #pending = 0;
   #closed = false;
+  readonly #liveness: ConnectionLiveness;
+  readonly #log: Pick<Logger, 'warn'> | undefined;
 
   constructor(opts: RedisConnectionOptions = {}) {
     this.keyPrefix = checkKeyPrefix(opts.keyPrefix ?? DEFAULT_KEY_PREFIX);
@@ -222,6 +230,8 @@ export class RedisConnection {
       });
     }
     const log = opts.logger;
+    this.#log = log;
+    this.#liveness = new ConnectionLiveness({ silenceMs: this.commandTimeoutMs * 3 }, Date.now());
     // An 'error' listener is mandatory (an unhandled 'error' event would kill the process);
     // ioredis emits one per failed reconnect, which the backoff already rate-limits.
     this.client.on('error', (err: Error) => log?.warn({ err: { message: err.message } }, 'redis connection error'));
@@ -257,8 +267,11 @@ export class RedisConnection {
           this.#guardMs,
         );
       });
-      return await Promise.race([fn(this.client), deadline]);
+      const out = await Promise.race([fn(this.client), deadline]);
+      this.#liveness.answered(Date.now());
+      return out;
     } catch (err) {
+      this.#noteFailure(err);
       if (err instanceof StoreUnavailableError) throw err;
       if (isTransientRedisError(err)) {
         throw new StoreUnavailableError(`redis ${label}: ${(err as Error).message}`, { cause: err });
@@ -268,6 +281,19 @@ export class RedisConnection {
       clearTimeout(timer);
       this.#pending--;
     }
+  }
+
+  /** A reply that is an error still proves the connection alive; a timeout may not. */
+  #noteFailure(err: unknown): void {
+    const message = (err as Error | undefined)?.message ?? '';
+    const timeout = /timed out|no answer within/i.test(message);
+    if (!timeout) {
+      if (isRedisReply(err)) this.#liveness.answered(Date.now());
+      return;
+    }
+    if (this.#closed || !this.#liveness.timedOut(Date.now())) return;
+    this.#log?.warn({ mode: this.mode }, 'redis connection unresponsive (timeouts only); reconnecting');
+    this.client.disconnect(true);
   }
 
   /**
